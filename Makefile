@@ -1,0 +1,39 @@
+# The two commands of the README:
+#   make demo    build (release) and run the main job
+#   make check   build with ASan+UBSan and run every test through CTest
+# Other targets: make build, make bench, make clang (warnings-as-errors build with clang), make clean.
+
+JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+
+.PHONY: all build demo check bench clang clean
+
+all: build
+
+build:
+	@scripts/deps.sh build
+	$(CMAKE) -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DNTMM_TESTS=OFF >/dev/null
+	$(CMAKE) --build build/release -j $(JOBS)
+
+demo: build
+	./build/release/tools/ntmm demo
+
+check:
+	@scripts/deps.sh check
+	$(CMAKE) -S . -B build/check -DCMAKE_BUILD_TYPE=Debug -DNTMM_SANITIZE=ON >/dev/null
+	$(CMAKE) --build build/check -j $(JOBS)
+	cd build/check && ctest --output-on-failure -j $(JOBS)
+
+bench:
+	@scripts/deps.sh bench
+	$(CMAKE) -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DNTMM_TESTS=OFF >/dev/null
+	$(CMAKE) --build build/release -j $(JOBS)
+	./build/release/bench/bench_mmu
+
+clang:
+	@scripts/deps.sh check
+	CC=clang $(CMAKE) -S . -B build/clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	$(CMAKE) --build build/clang -j $(JOBS)
+
+clean:
+	rm -rf build

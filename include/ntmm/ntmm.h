@@ -1,0 +1,10 @@
+/* ntmm.h - the whole public interface of ntmm, the Windows NT memory manager in portable C11. */
+#ifndef NTMM_H
+#define NTMM_H
+
+#include <ntmm/ntmm_bugcheck.h>
+#include <ntmm/ntmm_hw.h>
+#include <ntmm/ntmm_machine.h>
+#include <ntmm/ntmm_status.h>
+
+#endif /* NTMM_H */

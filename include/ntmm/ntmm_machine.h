@@ -1,0 +1,93 @@
+/*
+ * ntmm_machine.h - creating a simulated machine and using its hardware directly.
+ *
+ * These calls reach the machine below the memory manager: physical memory, control
+ * registers, and guest accesses through segmentation and paging exactly as the processor
+ * performs them. A failed access returns NTMM_STATUS_ACCESS_VIOLATION (or, for a physical
+ * address that is not RAM, NTMM_STATUS_IN_PAGE_ERROR) with the processor's fault record.
+ *
+ * Threads: different machines are independent. Within a machine, physical memory may be used
+ * from several host threads; each CPU index must be used by one host thread at a time.
+ */
+#ifndef NTMM_MACHINE_H
+#define NTMM_MACHINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ntmm/ntmm_bugcheck.h>
+#include <ntmm/ntmm_hw.h>
+#include <ntmm/ntmm_status.h>
+
+typedef struct ntmm_machine ntmm_machine_t;
+
+typedef struct ntmm_machine_config {
+    ntmm_hw_config_t hw; /* zero-initialised: 256 MiB, PC memory map, one CPU */
+} ntmm_machine_config_t;
+
+ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_machine_t **machine);
+void ntmm_machine_destroy(ntmm_machine_t *machine);
+
+/* The bugcheck that stopped the machine, or NULL while it runs. */
+const ntmm_bugcheck_t *ntmm_machine_bugcheck(const ntmm_machine_t *machine);
+
+/* The normalised physical memory map; returns the number of ranges. */
+size_t ntmm_machine_memory_map(const ntmm_machine_t *machine, const ntmm_mem_range_t **map);
+
+/* Bytes of RAM (usable and firmware types) and of physical address space. */
+uint64_t ntmm_machine_ram_bytes(const ntmm_machine_t *machine);
+
+/* Physical memory, bounds-checked: NTMM_STATUS_INVALID_ADDRESS if any byte is not RAM. */
+ntmm_status_t ntmm_phys_read(ntmm_machine_t *machine, uint64_t pa, void *buf, size_t len);
+ntmm_status_t ntmm_phys_write(ntmm_machine_t *machine, uint64_t pa, const void *buf, size_t len);
+
+/* Control registers of CPU `cpu`. */
+typedef enum ntmm_cpu_reg {
+    NTMM_REG_CR0, NTMM_REG_CR2, NTMM_REG_CR3, NTMM_REG_CR4, NTMM_REG_EFER, NTMM_REG_RFLAGS,
+    NTMM_REG_CPL,
+} ntmm_cpu_reg_t;
+
+/* Reads a register (0 for a bad CPU index or register). */
+uint64_t ntmm_cpu_get(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t reg);
+
+/* Writes a register as MOV CRn / WRMSR do; NTMM_STATUS_ACCESS_VIOLATION with #GP(0) in *fault
+ * for a value the processor refuses; NTMM_STATUS_INVALID_PARAMETER for a bad CPU or register. */
+ntmm_status_t ntmm_cpu_set(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t reg, uint64_t value,
+                           ntmm_fault_t *fault);
+
+/* Enters a paging mode with the given CR3 (see hw_cpu_enter_paging). */
+ntmm_status_t ntmm_cpu_enter_paging(ntmm_machine_t *machine, unsigned cpu, ntmm_paging_mode_t mode,
+                                    uint64_t cr3, ntmm_fault_t *fault);
+
+/* INVLPG and a full TLB flush (global entries too). */
+void ntmm_cpu_invlpg(ntmm_machine_t *machine, unsigned cpu, uint64_t la);
+void ntmm_cpu_flush_tlb(ntmm_machine_t *machine, unsigned cpu);
+
+/*
+ * Reads, writes or fetches len bytes at linear address la as CPU `cpu` at its current
+ * privilege. Stops at the first fault; *done (may be NULL) gets the bytes moved before it.
+ */
+ntmm_status_t ntmm_cpu_access(ntmm_machine_t *machine, unsigned cpu, uint64_t la, void *buf, size_t len,
+                              ntmm_access_t access, size_t *done, ntmm_fault_t *fault);
+
+/* A page-table walk as WinDbg's !pte shows it; no A/D bits are changed. */
+typedef struct ntmm_pte_walk {
+    uint32_t levels;         /* levels of the paging mode (0: paging off) */
+    uint32_t stop_level;     /* level of the entry that mapped the page or stopped the walk */
+    int present;             /* 1 if la translates */
+    uint64_t pa;             /* its physical address */
+    uint64_t page_size;
+    uint64_t entry_pa[6];    /* [level]: physical address of the entry read at that level */
+    uint64_t entry[6];       /* [level]: the entry */
+} ntmm_pte_walk_t;
+
+ntmm_status_t ntmm_cpu_walk(ntmm_machine_t *machine, unsigned cpu, uint64_t la, ntmm_pte_walk_t *walk);
+
+/* TLB and fault counters of a CPU. */
+typedef struct ntmm_cpu_stats {
+    uint64_t tlb_hits, tlb_misses, tlb_flushes, tlb_invlpg, page_faults;
+} ntmm_cpu_stats_t;
+
+ntmm_status_t ntmm_cpu_stats(const ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_stats_t *stats);
+
+#endif /* NTMM_MACHINE_H */

@@ -1,0 +1,73 @@
+/*
+ * ntmm_status.h - NTSTATUS values, exactly as Windows defines them (ntstatus.h).
+ *
+ * Every layer above the hardware returns one of these. The facade maps them to Win32 error
+ * codes the way RtlNtStatusToDosError does (added with the Win32 facade).
+ */
+#ifndef NTMM_STATUS_H
+#define NTMM_STATUS_H
+
+#include <stdint.h>
+
+typedef int32_t ntmm_status_t;
+
+#define NTMM_NT_SUCCESS(s)     ((ntmm_status_t)(s) >= 0)
+#define NTMM_NT_INFORMATION(s) ((((uint32_t)(s)) >> 30) == 1u)
+#define NTMM_NT_WARNING(s)     ((((uint32_t)(s)) >> 30) == 2u)
+#define NTMM_NT_ERROR(s)       ((((uint32_t)(s)) >> 30) == 3u)
+
+#define NTMM_STATUS_(v) ((ntmm_status_t)(uint32_t)(v))
+
+#define NTMM_STATUS_SUCCESS                  NTMM_STATUS_(0x00000000u)
+#define NTMM_STATUS_GUARD_PAGE_VIOLATION     NTMM_STATUS_(0x80000001u)
+#define NTMM_STATUS_DATATYPE_MISALIGNMENT    NTMM_STATUS_(0x80000002u)
+#define NTMM_STATUS_BREAKPOINT               NTMM_STATUS_(0x80000003u)
+#define NTMM_STATUS_PARTIAL_COPY             NTMM_STATUS_(0x8000000Du)
+#define NTMM_STATUS_UNSUCCESSFUL             NTMM_STATUS_(0xC0000001u)
+#define NTMM_STATUS_NOT_IMPLEMENTED          NTMM_STATUS_(0xC0000002u)
+#define NTMM_STATUS_INVALID_INFO_CLASS       NTMM_STATUS_(0xC0000003u)
+#define NTMM_STATUS_INFO_LENGTH_MISMATCH     NTMM_STATUS_(0xC0000004u)
+#define NTMM_STATUS_ACCESS_VIOLATION         NTMM_STATUS_(0xC0000005u)
+#define NTMM_STATUS_IN_PAGE_ERROR            NTMM_STATUS_(0xC0000006u)
+#define NTMM_STATUS_INVALID_HANDLE           NTMM_STATUS_(0xC0000008u)
+#define NTMM_STATUS_INVALID_PARAMETER        NTMM_STATUS_(0xC000000Du)
+#define NTMM_STATUS_NO_MEMORY                NTMM_STATUS_(0xC0000017u)
+#define NTMM_STATUS_CONFLICTING_ADDRESSES    NTMM_STATUS_(0xC0000018u)
+#define NTMM_STATUS_NOT_MAPPED_VIEW          NTMM_STATUS_(0xC0000019u)
+#define NTMM_STATUS_UNABLE_TO_FREE_VM        NTMM_STATUS_(0xC000001Au)
+#define NTMM_STATUS_ILLEGAL_INSTRUCTION      NTMM_STATUS_(0xC000001Du)
+#define NTMM_STATUS_ACCESS_DENIED            NTMM_STATUS_(0xC0000022u)
+#define NTMM_STATUS_BUFFER_TOO_SMALL         NTMM_STATUS_(0xC0000023u)
+#define NTMM_STATUS_NOT_COMMITTED            NTMM_STATUS_(0xC000002Du)
+#define NTMM_STATUS_INVALID_PAGE_PROTECTION  NTMM_STATUS_(0xC0000045u)
+#define NTMM_STATUS_SECTION_NOT_IMAGE        NTMM_STATUS_(0xC0000049u)
+#define NTMM_STATUS_PRIVILEGE_NOT_HELD       NTMM_STATUS_(0xC0000061u)
+#define NTMM_STATUS_INSUFFICIENT_RESOURCES   NTMM_STATUS_(0xC000009Au)
+#define NTMM_STATUS_MEMORY_NOT_ALLOCATED     NTMM_STATUS_(0xC00000A0u)
+#define NTMM_STATUS_WORKING_SET_QUOTA        NTMM_STATUS_(0xC00000A1u)
+#define NTMM_STATUS_INTERNAL_ERROR           NTMM_STATUS_(0xC00000E5u)
+#define NTMM_STATUS_INVALID_PARAMETER_1      NTMM_STATUS_(0xC00000EFu)
+#define NTMM_STATUS_INVALID_PARAMETER_2      NTMM_STATUS_(0xC00000F0u)
+#define NTMM_STATUS_INVALID_PARAMETER_3      NTMM_STATUS_(0xC00000F1u)
+#define NTMM_STATUS_INVALID_PARAMETER_4      NTMM_STATUS_(0xC00000F2u)
+#define NTMM_STATUS_INVALID_PARAMETER_5      NTMM_STATUS_(0xC00000F3u)
+#define NTMM_STATUS_INVALID_PARAMETER_6      NTMM_STATUS_(0xC00000F4u)
+#define NTMM_STATUS_STACK_OVERFLOW           NTMM_STATUS_(0xC00000FDu)
+#define NTMM_STATUS_COMMITMENT_LIMIT         NTMM_STATUS_(0xC000012Du)
+#define NTMM_STATUS_INVALID_ADDRESS          NTMM_STATUS_(0xC0000141u)
+#define NTMM_STATUS_ALREADY_COMMITTED        NTMM_STATUS_(0xC0000021u)
+#define NTMM_STATUS_NOT_LOCKED               NTMM_STATUS_(0xC000002Au)
+#define NTMM_STATUS_PAGEFILE_QUOTA           NTMM_STATUS_(0xC0000007u)
+#define NTMM_STATUS_DEVICE_NOT_READY         NTMM_STATUS_(0xC00000A3u)
+#define NTMM_STATUS_DISK_FULL                NTMM_STATUS_(0xC000007Fu)
+
+/*
+ * Returned by every call into a machine that has stopped on a bugcheck (ntmm_bugcheck.h):
+ * the simulated machine is halted, the host process is not.
+ */
+#define NTMM_STATUS_MACHINE_HALTED NTMM_STATUS_INTERNAL_ERROR
+
+/* The name of a status ("STATUS_ACCESS_VIOLATION"), or NULL if ntmm does not know it. */
+const char *ntmm_status_name(ntmm_status_t status);
+
+#endif /* NTMM_STATUS_H */

@@ -1,0 +1,182 @@
+/*
+ * machine.c - the public machine facade (ntmm_machine.h): validates arguments and forwards to
+ * the hardware layer. No policy lives here.
+ */
+#include <ntmm/ntmm.h>
+
+#include "base/bugcheck.h"
+#include "host/host.h"
+#include "hw/access.h"
+#include "hw/machine.h"
+
+struct ntmm_machine {
+    hw_machine_t *hw;
+};
+
+ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_machine_t **machine)
+{
+    if (!machine) return NTMM_STATUS_INVALID_PARAMETER;
+    *machine = NULL;
+    ntmm_machine_t *m = host_calloc(1, sizeof *m);
+    if (!m) return NTMM_STATUS_NO_MEMORY;
+    ntmm_status_t st = hw_machine_create(config ? &config->hw : NULL, &m->hw);
+    if (st != NTMM_STATUS_SUCCESS) {
+        host_free(m);
+        return st;
+    }
+    *machine = m;
+    return NTMM_STATUS_SUCCESS;
+}
+
+void ntmm_machine_destroy(ntmm_machine_t *machine)
+{
+    if (!machine) return;
+    hw_machine_destroy(machine->hw);
+    host_free(machine);
+}
+
+const ntmm_bugcheck_t *ntmm_machine_bugcheck(const ntmm_machine_t *machine)
+{
+    return machine && base_bugcheck_halted(&machine->hw->bugcheck) ? &machine->hw->bugcheck : NULL;
+}
+
+size_t ntmm_machine_memory_map(const ntmm_machine_t *machine, const ntmm_mem_range_t **map)
+{
+    if (map) *map = machine->hw->phys.map;
+    return machine->hw->phys.map_count;
+}
+
+uint64_t ntmm_machine_ram_bytes(const ntmm_machine_t *machine) { return machine->hw->phys.ram_bytes; }
+
+/* The CPU, or NULL for a bad index or a halted machine. */
+static hw_cpu_t *api_cpu(const ntmm_machine_t *machine, unsigned cpu)
+{
+    if (!machine || cpu >= machine->hw->cpu_count || base_bugcheck_halted(&machine->hw->bugcheck))
+        return NULL;
+    return &machine->hw->cpus[cpu];
+}
+
+static ntmm_status_t api_fault_status(const ntmm_fault_t *f)
+{
+    return f->vector == NTMM_VEC_MC ? NTMM_STATUS_IN_PAGE_ERROR : NTMM_STATUS_ACCESS_VIOLATION;
+}
+
+ntmm_status_t ntmm_phys_read(ntmm_machine_t *machine, uint64_t pa, void *buf, size_t len)
+{
+    if (!machine || (!buf && len)) return NTMM_STATUS_INVALID_PARAMETER;
+    return hw_phys_read(&machine->hw->phys, pa, buf, len);
+}
+
+ntmm_status_t ntmm_phys_write(ntmm_machine_t *machine, uint64_t pa, const void *buf, size_t len)
+{
+    if (!machine || (!buf && len)) return NTMM_STATUS_INVALID_PARAMETER;
+    return hw_phys_write(&machine->hw->phys, pa, buf, len);
+}
+
+uint64_t ntmm_cpu_get(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t reg)
+{
+    const hw_cpu_t *c = api_cpu(machine, cpu);
+    if (!c) return 0;
+    switch (reg) {
+    case NTMM_REG_CR0: return c->cr0;
+    case NTMM_REG_CR2: return c->cr2;
+    case NTMM_REG_CR3: return c->cr3;
+    case NTMM_REG_CR4: return c->cr4;
+    case NTMM_REG_EFER: return c->efer;
+    case NTMM_REG_RFLAGS: return c->rflags;
+    case NTMM_REG_CPL: return c->cpl;
+    }
+    return 0;
+}
+
+ntmm_status_t ntmm_cpu_set(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t reg, uint64_t value,
+                           ntmm_fault_t *fault)
+{
+    hw_cpu_t *c = api_cpu(machine, cpu);
+    ntmm_fault_t local;
+    if (!fault) fault = &local;
+    if (!c) return NTMM_STATUS_INVALID_PARAMETER;
+    bool ok;
+    switch (reg) {
+    case NTMM_REG_CR0: ok = hw_cpu_write_cr0(c, value, fault); break;
+    case NTMM_REG_CR2: c->cr2 = value; return NTMM_STATUS_SUCCESS;
+    case NTMM_REG_CR3: ok = hw_cpu_write_cr3(c, value, fault); break;
+    case NTMM_REG_CR4: ok = hw_cpu_write_cr4(c, value, fault); break;
+    case NTMM_REG_EFER: ok = hw_cpu_write_efer(c, value, fault); break;
+    case NTMM_REG_RFLAGS: hw_cpu_set_rflags(c, value); return NTMM_STATUS_SUCCESS;
+    case NTMM_REG_CPL:
+        if (value > 3) return NTMM_STATUS_INVALID_PARAMETER;
+        hw_cpu_set_cpl(c, (unsigned)value);
+        return NTMM_STATUS_SUCCESS;
+    default: return NTMM_STATUS_INVALID_PARAMETER;
+    }
+    return ok ? NTMM_STATUS_SUCCESS : NTMM_STATUS_ACCESS_VIOLATION;
+}
+
+ntmm_status_t ntmm_cpu_enter_paging(ntmm_machine_t *machine, unsigned cpu, ntmm_paging_mode_t mode,
+                                    uint64_t cr3, ntmm_fault_t *fault)
+{
+    hw_cpu_t *c = api_cpu(machine, cpu);
+    ntmm_fault_t local;
+    if (!c) return NTMM_STATUS_INVALID_PARAMETER;
+    return hw_cpu_enter_paging(c, mode, cr3, fault ? fault : &local) ? NTMM_STATUS_SUCCESS
+                                                                     : NTMM_STATUS_ACCESS_VIOLATION;
+}
+
+void ntmm_cpu_invlpg(ntmm_machine_t *machine, unsigned cpu, uint64_t la)
+{
+    hw_cpu_t *c = api_cpu(machine, cpu);
+    if (!c) return;
+    hw_tlb_invalidate(&c->tlb, la);
+    c->stats.tlb_invlpg++;
+}
+
+void ntmm_cpu_flush_tlb(ntmm_machine_t *machine, unsigned cpu)
+{
+    hw_cpu_t *c = api_cpu(machine, cpu);
+    if (!c) return;
+    hw_tlb_flush(&c->tlb, true);
+    c->stats.tlb_flushes++;
+}
+
+ntmm_status_t ntmm_cpu_access(ntmm_machine_t *machine, unsigned cpu, uint64_t la, void *buf, size_t len,
+                              ntmm_access_t access, size_t *done, ntmm_fault_t *fault)
+{
+    hw_cpu_t *c = api_cpu(machine, cpu);
+    ntmm_fault_t local;
+    if (done) *done = 0;
+    if (!c || (!buf && len) || (unsigned)access > NTMM_ACCESS_EXECUTE) return NTMM_STATUS_INVALID_PARAMETER;
+    if (!fault) fault = &local;
+    return hw_access_linear(c, la, buf, len, access, done, fault) ? NTMM_STATUS_SUCCESS : api_fault_status(fault);
+}
+
+ntmm_status_t ntmm_cpu_walk(ntmm_machine_t *machine, unsigned cpu, uint64_t la, ntmm_pte_walk_t *walk)
+{
+    hw_cpu_t *c = api_cpu(machine, cpu);
+    if (!c || !walk) return NTMM_STATUS_INVALID_PARAMETER;
+    hw_walk_t w;
+    ntmm_fault_t f;
+    memset(&w, 0, sizeof w);
+    memset(walk, 0, sizeof *walk);
+    bool ok = hw_walk(&c->paging, la, HW_ACC_INSPECT, &w, &f);
+    if (!ok && f.vector != NTMM_VEC_PF) return NTMM_STATUS_ACCESS_VIOLATION;
+    walk->levels = w.top_level;
+    walk->stop_level = w.leaf_level;
+    walk->present = ok;
+    walk->pa = ok ? w.pa : 0;
+    walk->page_size = ok ? w.page_size : 0;
+    for (unsigned l = w.leaf_level ? w.leaf_level : 1; l <= w.top_level; l++) {
+        walk->entry_pa[l] = w.entry_pa[l];
+        walk->entry[l] = w.entry[l];
+    }
+    return NTMM_STATUS_SUCCESS;
+}
+
+ntmm_status_t ntmm_cpu_stats(const ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_stats_t *stats)
+{
+    const hw_cpu_t *c = api_cpu(machine, cpu);
+    if (!c || !stats) return NTMM_STATUS_INVALID_PARAMETER;
+    hw_cpu_stats_t s = hw_cpu_stats(c);
+    *stats = (ntmm_cpu_stats_t){ s.tlb_hits, s.tlb_misses, s.tlb_flushes, s.tlb_invlpg, s.page_faults };
+    return NTMM_STATUS_SUCCESS;
+}

@@ -1,0 +1,121 @@
+/*
+ * access.h - guest memory accesses by a CPU: the entry point the memory manager and embedders
+ * use to read, write and fetch guest memory through the MMU.
+ *
+ * Two shapes:
+ *  - scalar loads and stores of 1, 2, 4 or 8 bytes, like one instruction: a TLB hit is inline
+ *    (one compare, one add, one host load); a miss or a page-crossing access goes out of line.
+ *    An access that crosses a page translates both pages before touching either, so a fault
+ *    leaves memory unchanged.
+ *  - bulk copies of any length (like a string instruction or ReadProcessMemory): page by page,
+ *    stopping at the first fault; *done says how many bytes were transferred before it.
+ *
+ * Both translate as the CPU's current privilege (CPL, RFLAGS.AC) unless HW_ACC_IMPLICIT asks
+ * for an implicit supervisor access. Faults come back in an ntmm_fault_t; #PF also sets CR2.
+ * Linear addresses wrap at 4 GiB in the 32-bit modes, as the processor's do.
+ */
+#ifndef NTMM_HW_ACCESS_H
+#define NTMM_HW_ACCESS_H
+
+#include "hw/cpu.h"
+
+/*
+ * TLB miss path: walks the tables for an access at la (flags acc), fills the entry of the set
+ * the access uses, and returns the host pointer of la, or NULL with *fault set (#PF, #GP for a
+ * non-canonical address, #MC for a frame that is not RAM).
+ */
+uint8_t *hw_tlb_fill(hw_cpu_t *cpu, va_t la, unsigned acc, ntmm_fault_t *fault);
+
+/* The TLB hit test: host pointer of la for `size` bytes of `kind`, or NULL on a miss or when
+ * the access would cross into the next page. Expected cost: ~1 ns. */
+static inline uint8_t *hw_tlb_lookup(hw_cpu_t *cpu, va_t la, unsigned kind, unsigned size)
+{
+    const hw_tlb_entry_t *e = &cpu->tlb_cur[(la >> NTMM_PAGE_SHIFT) & cpu->tlb_mask];
+    if (NTMM_LIKELY(e->tag[kind] == (la & ~(uint64_t)NTMM_PAGE_MASK) &&
+                    (la & NTMM_PAGE_MASK) <= NTMM_PAGE_SIZE - size)) {
+        cpu->tlb_hits++;
+        return (uint8_t *)(uintptr_t)(la + e->addend);
+    }
+    return NULL;
+}
+
+bool hw_load_slow(hw_cpu_t *cpu, va_t la, unsigned size, unsigned kind, uint64_t *value, ntmm_fault_t *fault);
+bool hw_store_slow(hw_cpu_t *cpu, va_t la, unsigned size, uint64_t value, ntmm_fault_t *fault);
+
+/* Loads `size` (1, 2, 4, 8) little-endian bytes at linear la. */
+static inline bool hw_load(hw_cpu_t *cpu, va_t la, unsigned size, uint64_t *value, ntmm_fault_t *fault)
+{
+    const uint8_t *p = hw_tlb_lookup(cpu, la, NTMM_ACCESS_READ, size);
+    if (NTMM_LIKELY(p != NULL)) {
+        *value = ntmm_le_load(p, size);
+        return true;
+    }
+    return hw_load_slow(cpu, la, size, NTMM_ACCESS_READ, value, fault);
+}
+
+/* Stores the low `size` (1, 2, 4, 8) bytes of value at linear la. */
+static inline bool hw_store(hw_cpu_t *cpu, va_t la, unsigned size, uint64_t value, ntmm_fault_t *fault)
+{
+    uint8_t *p = hw_tlb_lookup(cpu, la, NTMM_ACCESS_WRITE, size);
+    if (NTMM_LIKELY(p != NULL)) {
+        ntmm_le_store(p, value, size);
+        return true;
+    }
+    return hw_store_slow(cpu, la, size, value, fault);
+}
+
+static inline bool hw_load64(hw_cpu_t *cpu, va_t la, uint64_t *value, ntmm_fault_t *fault)
+{
+    const uint8_t *p = hw_tlb_lookup(cpu, la, NTMM_ACCESS_READ, 8);
+    if (NTMM_LIKELY(p != NULL)) {
+        *value = ntmm_le_load(p, 8);
+        return true;
+    }
+    return hw_load_slow(cpu, la, 8, NTMM_ACCESS_READ, value, fault);
+}
+
+static inline bool hw_store64(hw_cpu_t *cpu, va_t la, uint64_t value, ntmm_fault_t *fault)
+{
+    uint8_t *p = hw_tlb_lookup(cpu, la, NTMM_ACCESS_WRITE, 8);
+    if (NTMM_LIKELY(p != NULL)) {
+        ntmm_le_store(p, value, 8);
+        return true;
+    }
+    return hw_store_slow(cpu, la, 8, value, fault);
+}
+
+/* Instruction fetch of `size` bytes at la (execute permission, I/D in the error code). */
+static inline bool hw_fetch(hw_cpu_t *cpu, va_t la, unsigned size, uint64_t *value, ntmm_fault_t *fault)
+{
+    const uint8_t *p = hw_tlb_lookup(cpu, la, NTMM_ACCESS_EXECUTE, size);
+    if (NTMM_LIKELY(p != NULL)) {
+        *value = ntmm_le_load(p, size);
+        return true;
+    }
+    return hw_load_slow(cpu, la, size, NTMM_ACCESS_EXECUTE, value, fault);
+}
+
+/*
+ * Bulk access of len bytes at linear la. acc is an ntmm_access_t, optionally with
+ * HW_ACC_IMPLICIT. For reads and fetches buf receives the bytes, for writes it supplies them.
+ * Returns true if all len bytes were transferred; otherwise *fault describes the first fault
+ * and *done (if not NULL) the bytes transferred before it.
+ */
+bool hw_access_linear(hw_cpu_t *cpu, va_t la, void *buf, size_t len, unsigned acc, size_t *done,
+                      ntmm_fault_t *fault);
+
+static inline bool hw_read_linear(hw_cpu_t *cpu, va_t la, void *buf, size_t len, size_t *done, ntmm_fault_t *f)
+{
+    return hw_access_linear(cpu, la, buf, len, NTMM_ACCESS_READ, done, f);
+}
+
+static inline bool hw_write_linear(hw_cpu_t *cpu, va_t la, const void *buf, size_t len, size_t *done,
+                                   ntmm_fault_t *f)
+{
+    return hw_access_linear(cpu, la, (void *)(uintptr_t)buf, len, NTMM_ACCESS_WRITE, done, f);
+}
+
+/* Translates la for an access without transferring data (sets A/D like the access would). */
+bool hw_translate(hw_cpu_t *cpu, va_t la, unsigned acc, pa_t *pa, ntmm_fault_t *fault);
+
+#endif /* NTMM_HW_ACCESS_H */
