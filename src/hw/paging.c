@@ -38,15 +38,16 @@ void hw_paging_ctx_derive(hw_paging_ctx_t *ctx, bool has_1g_pages, bool has_pse3
         unsigned m32 = has_pse36 ? (M > 40 ? 40 : M) : 32;
         ctx->addr_mask = HW_PTE32_FRAME;
         ctx->rsvd[2][1] = NTMM_BITS(21, m32 - 19);
+        ctx->large_levels = ctx->pse ? m->large_levels : 0;
         return;
     }
     ctx->addr_mask = NTMM_BITS(M - 1, 12);
+    ctx->large_levels = m->large_levels & (uint8_t)(has_1g_pages ? 0xFFu : ~(1u << 3));
     hw_pte_t high = m->pdpte_registers ? NTMM_BITS(62, M) : (M < 52 ? NTMM_BITS(51, M) : 0);
     if (!ctx->nxe) high |= HW_PTE_XD;
     for (unsigned l = 1; l <= m->levels; l++) {
         ctx->rsvd[l][0] = ctx->rsvd[l][1] = high;
-        bool large_ok = (m->large_levels & (1u << l)) && (l != 3 || has_1g_pages);
-        if (l >= 2 && !large_ok) ctx->rsvd[l][0] |= HW_PTE_PS;
+        if (l >= 2 && !(ctx->large_levels & (1u << l))) ctx->rsvd[l][0] |= HW_PTE_PS;
     }
     ctx->rsvd[2][1] |= NTMM_BITS(20, 13);
     ctx->rsvd[3][1] |= NTMM_BITS(29, 13);
@@ -142,8 +143,7 @@ bool hw_walk(const hw_paging_ctx_t *ctx, va_t la, unsigned acc, hw_walk_t *w, nt
             e = walk_read_entry(ctx, epa);
             w->entry[l] = e;
             if (!hw_pte_present(e)) goto not_present;
-            large = l >= 2 && (e & HW_PTE_PS) && (m->large_levels & (1u << l)) &&
-                    (m->entry_bytes == 8 || ctx->pse);
+            large = (e & HW_PTE_PS) && (ctx->large_levels & (1u << l));
             if (e & ctx->rsvd[l][large])
                 return walk_fault(fault, NTMM_VEC_PF, walk_pf_code(ctx, acc, NTMM_PF_P | NTMM_PF_RSVD), la, acc);
             w->user = w->user && (e & HW_PTE_US);

@@ -72,6 +72,7 @@ typedef struct hw_paging_ctx {
     hw_pte_t rsvd[HW_MAX_LEVELS + 1][2]; /* reserved-bit mask at level l for PS = 0 / 1 */
     uint64_t addr_mask;           /* entry bits holding a physical address: (M-1):12 */
     uint8_t phys_bits;            /* MAXPHYADDR */
+    uint8_t large_levels;         /* levels where PS = 1 maps a page, given PSE and 1 GiB support */
     bool nxe;                     /* EFER.NXE: XD is honoured */
     bool wp;                      /* CR0.WP: supervisor writes obey R/W */
     bool pse;                     /* CR4.PSE: 4 MiB pages in 32-bit paging */
