@@ -18,9 +18,13 @@ build:
 demo: build
 	./build/release/tools/ntmm demo
 
+# The threaded tests (label "threads") under TSan, then every test under ASan+UBSan.
 check:
 	@scripts/deps.sh check
-	$(CMAKE) -S . -B build/check -DCMAKE_BUILD_TYPE=Debug -DNTMM_SANITIZE=ON >/dev/null
+	$(CMAKE) -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DNTMM_SANITIZE=thread -DNTMM_BENCH=OFF >/dev/null
+	$(CMAKE) --build build/tsan -j $(JOBS) --target test_threads
+	cd build/tsan && ctest --output-on-failure -L threads
+	$(CMAKE) -S . -B build/check -DCMAKE_BUILD_TYPE=Debug -DNTMM_SANITIZE=address >/dev/null
 	$(CMAKE) --build build/check -j $(JOBS)
 	cd build/check && ctest --output-on-failure -j $(JOBS)
 

@@ -6,6 +6,9 @@
  * performs them. A failed access returns NTMM_STATUS_ACCESS_VIOLATION (or, for a physical
  * address that is not RAM, NTMM_STATUS_IN_PAGE_ERROR) with the processor's fault record.
  *
+ * Once the machine has bugchecked (ntmm_bugcheck.h), calls that use it return
+ * NTMM_STATUS_MACHINE_HALTED.
+ *
  * Threads: different machines are independent. Within a machine, physical memory may be used
  * from several host threads; each CPU index must be used by one host thread at a time.
  */
@@ -30,6 +33,12 @@ void ntmm_machine_destroy(ntmm_machine_t *machine);
 
 /* The bugcheck that stopped the machine, or NULL while it runs. */
 const ntmm_bugcheck_t *ntmm_machine_bugcheck(const ntmm_machine_t *machine);
+
+/*
+ * Runs every invariant validator of the machine. NTMM_STATUS_SUCCESS, or, when a structure is
+ * corrupt, NTMM_STATUS_MACHINE_HALTED with the bugcheck recorded (ntmm_machine_bugcheck).
+ */
+ntmm_status_t ntmm_machine_check(ntmm_machine_t *machine);
 
 /* The normalised physical memory map; returns the number of ranges. */
 size_t ntmm_machine_memory_map(const ntmm_machine_t *machine, const ntmm_mem_range_t **map);

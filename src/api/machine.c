@@ -48,12 +48,15 @@ size_t ntmm_machine_memory_map(const ntmm_machine_t *machine, const ntmm_mem_ran
 
 uint64_t ntmm_machine_ram_bytes(const ntmm_machine_t *machine) { return machine->hw->phys.ram_bytes; }
 
-/* The CPU, or NULL for a bad index or a halted machine. */
-static hw_cpu_t *api_cpu(const ntmm_machine_t *machine, unsigned cpu)
+/* The CPU for a call: NTMM_STATUS_MACHINE_HALTED once the machine has bugchecked,
+ * NTMM_STATUS_INVALID_PARAMETER for a bad machine or CPU index. */
+static ntmm_status_t api_cpu(const ntmm_machine_t *machine, unsigned cpu, hw_cpu_t **out)
 {
-    if (!machine || cpu >= machine->hw->cpu_count || base_bugcheck_halted(&machine->hw->bugcheck))
-        return NULL;
-    return &machine->hw->cpus[cpu];
+    *out = NULL;
+    if (!machine || cpu >= machine->hw->cpu_count) return NTMM_STATUS_INVALID_PARAMETER;
+    if (base_bugcheck_halted(&machine->hw->bugcheck)) return NTMM_STATUS_MACHINE_HALTED;
+    *out = &machine->hw->cpus[cpu];
+    return NTMM_STATUS_SUCCESS;
 }
 
 static ntmm_status_t api_fault_status(const ntmm_fault_t *f)
@@ -61,22 +64,31 @@ static ntmm_status_t api_fault_status(const ntmm_fault_t *f)
     return f->vector == NTMM_VEC_MC ? NTMM_STATUS_IN_PAGE_ERROR : NTMM_STATUS_ACCESS_VIOLATION;
 }
 
+ntmm_status_t ntmm_machine_check(ntmm_machine_t *machine)
+{
+    if (!machine) return NTMM_STATUS_INVALID_PARAMETER;
+    if (base_bugcheck_halted(&machine->hw->bugcheck)) return NTMM_STATUS_MACHINE_HALTED;
+    return hw_machine_check(machine->hw) ? NTMM_STATUS_SUCCESS : NTMM_STATUS_MACHINE_HALTED;
+}
+
 ntmm_status_t ntmm_phys_read(ntmm_machine_t *machine, uint64_t pa, void *buf, size_t len)
 {
     if (!machine || (!buf && len)) return NTMM_STATUS_INVALID_PARAMETER;
+    if (base_bugcheck_halted(&machine->hw->bugcheck)) return NTMM_STATUS_MACHINE_HALTED;
     return hw_phys_read(&machine->hw->phys, pa, buf, len);
 }
 
 ntmm_status_t ntmm_phys_write(ntmm_machine_t *machine, uint64_t pa, const void *buf, size_t len)
 {
     if (!machine || (!buf && len)) return NTMM_STATUS_INVALID_PARAMETER;
+    if (base_bugcheck_halted(&machine->hw->bugcheck)) return NTMM_STATUS_MACHINE_HALTED;
     return hw_phys_write(&machine->hw->phys, pa, buf, len);
 }
 
 uint64_t ntmm_cpu_get(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t reg)
 {
-    const hw_cpu_t *c = api_cpu(machine, cpu);
-    if (!c) return 0;
+    hw_cpu_t *c;
+    if (api_cpu(machine, cpu, &c) != NTMM_STATUS_SUCCESS) return 0;
     switch (reg) {
     case NTMM_REG_CR0: return c->cr0;
     case NTMM_REG_CR2: return c->cr2;
@@ -92,10 +104,11 @@ uint64_t ntmm_cpu_get(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t reg)
 ntmm_status_t ntmm_cpu_set(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t reg, uint64_t value,
                            ntmm_fault_t *fault)
 {
-    hw_cpu_t *c = api_cpu(machine, cpu);
+    hw_cpu_t *c;
     ntmm_fault_t local;
+    ntmm_status_t st = api_cpu(machine, cpu, &c);
     if (!fault) fault = &local;
-    if (!c) return NTMM_STATUS_INVALID_PARAMETER;
+    if (st != NTMM_STATUS_SUCCESS) return st;
     bool ok;
     switch (reg) {
     case NTMM_REG_CR0: ok = hw_cpu_write_cr0(c, value, fault); break;
@@ -116,25 +129,26 @@ ntmm_status_t ntmm_cpu_set(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t
 ntmm_status_t ntmm_cpu_enter_paging(ntmm_machine_t *machine, unsigned cpu, ntmm_paging_mode_t mode,
                                     uint64_t cr3, ntmm_fault_t *fault)
 {
-    hw_cpu_t *c = api_cpu(machine, cpu);
+    hw_cpu_t *c;
     ntmm_fault_t local;
-    if (!c) return NTMM_STATUS_INVALID_PARAMETER;
+    ntmm_status_t st = api_cpu(machine, cpu, &c);
+    if (st != NTMM_STATUS_SUCCESS) return st;
     return hw_cpu_enter_paging(c, mode, cr3, fault ? fault : &local) ? NTMM_STATUS_SUCCESS
                                                                      : NTMM_STATUS_ACCESS_VIOLATION;
 }
 
 void ntmm_cpu_invlpg(ntmm_machine_t *machine, unsigned cpu, uint64_t la)
 {
-    hw_cpu_t *c = api_cpu(machine, cpu);
-    if (!c) return;
+    hw_cpu_t *c;
+    if (api_cpu(machine, cpu, &c) != NTMM_STATUS_SUCCESS) return;
     hw_tlb_invalidate(&c->tlb, la);
     c->stats.tlb_invlpg++;
 }
 
 void ntmm_cpu_flush_tlb(ntmm_machine_t *machine, unsigned cpu)
 {
-    hw_cpu_t *c = api_cpu(machine, cpu);
-    if (!c) return;
+    hw_cpu_t *c;
+    if (api_cpu(machine, cpu, &c) != NTMM_STATUS_SUCCESS) return;
     hw_tlb_flush(&c->tlb, true);
     c->stats.tlb_flushes++;
 }
@@ -142,18 +156,22 @@ void ntmm_cpu_flush_tlb(ntmm_machine_t *machine, unsigned cpu)
 ntmm_status_t ntmm_cpu_access(ntmm_machine_t *machine, unsigned cpu, uint64_t la, void *buf, size_t len,
                               ntmm_access_t access, size_t *done, ntmm_fault_t *fault)
 {
-    hw_cpu_t *c = api_cpu(machine, cpu);
+    hw_cpu_t *c;
     ntmm_fault_t local;
+    ntmm_status_t st = api_cpu(machine, cpu, &c);
     if (done) *done = 0;
-    if (!c || (!buf && len) || (unsigned)access > NTMM_ACCESS_EXECUTE) return NTMM_STATUS_INVALID_PARAMETER;
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if ((!buf && len) || (unsigned)access > NTMM_ACCESS_EXECUTE) return NTMM_STATUS_INVALID_PARAMETER;
     if (!fault) fault = &local;
     return hw_access_linear(c, la, buf, len, access, done, fault) ? NTMM_STATUS_SUCCESS : api_fault_status(fault);
 }
 
 ntmm_status_t ntmm_cpu_walk(ntmm_machine_t *machine, unsigned cpu, uint64_t la, ntmm_pte_walk_t *walk)
 {
-    hw_cpu_t *c = api_cpu(machine, cpu);
-    if (!c || !walk) return NTMM_STATUS_INVALID_PARAMETER;
+    hw_cpu_t *c;
+    ntmm_status_t st = api_cpu(machine, cpu, &c);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if (!walk) return NTMM_STATUS_INVALID_PARAMETER;
     hw_walk_t w;
     ntmm_fault_t f;
     memset(&w, 0, sizeof w);
@@ -174,8 +192,9 @@ ntmm_status_t ntmm_cpu_walk(ntmm_machine_t *machine, unsigned cpu, uint64_t la, 
 
 ntmm_status_t ntmm_cpu_stats(const ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_stats_t *stats)
 {
-    const hw_cpu_t *c = api_cpu(machine, cpu);
-    if (!c || !stats) return NTMM_STATUS_INVALID_PARAMETER;
+    hw_cpu_t *c;
+    if (!machine || cpu >= machine->hw->cpu_count || !stats) return NTMM_STATUS_INVALID_PARAMETER;
+    c = &machine->hw->cpus[cpu];
     hw_cpu_stats_t s = hw_cpu_stats(c);
     *stats = (ntmm_cpu_stats_t){ s.tlb_hits, s.tlb_misses, s.tlb_flushes, s.tlb_invlpg, s.page_faults };
     return NTMM_STATUS_SUCCESS;

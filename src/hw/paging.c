@@ -54,9 +54,16 @@ void hw_paging_ctx_derive(hw_paging_ctx_t *ctx, bool has_1g_pages, bool has_pse3
     if (m->pdpte_registers) ctx->rsvd[3][0] = ctx->rsvd[3][1] = HW_PDPTE_PAE_RSVD | NTMM_BITS(63, M);
 }
 
+/* Reads an entry with one aligned load: another CPU may be setting its A/D bits concurrently. */
 static inline hw_pte_t walk_read_entry(const hw_paging_ctx_t *ctx, pa_t pa)
 {
-    return ntmm_le_load(hw_phys_host(ctx->phys, pa), ctx->mode->entry_bytes);
+    const uint8_t *p = hw_phys_host(ctx->phys, pa);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (ctx->mode->entry_bytes == 8) return __atomic_load_n((const uint64_t *)(const void *)p, __ATOMIC_RELAXED);
+    return __atomic_load_n((const uint32_t *)(const void *)p, __ATOMIC_RELAXED);
+#else
+    return ntmm_le_load(p, ctx->mode->entry_bytes);
+#endif
 }
 
 /* Sets bits in a paging-structure entry as the processor's locked read-modify-write does. */
