@@ -139,7 +139,7 @@ static int walk_mode(FILE *out, ntmm_paging_mode_t mode)
     hw_load64(e.cpu, kern, &v, &f);
     show_fault(out, "user read of a kernel page:", &f);
     if (wide) {
-        hw_load64(e.cpu, 0x0000800000000000ull, &v, &f);
+        hw_load64(e.cpu, md->va_bits == 57 ? 0x0100000000000000ull : 0x0000800000000000ull, &v, &f);
         show_fault(out, "non-canonical address:", &f);
     }
     hw_cpu_set_cpl(e.cpu, 0);

@@ -43,9 +43,9 @@ typedef struct ntmm_mem_range {
 
 typedef struct ntmm_hw_config {
     uint64_t ram_bytes;                /* 0: 256 MiB. Backed lazily: untouched RAM costs nothing */
-    const ntmm_mem_range_t *mem_map;   /* NULL: a PC map (640 KiB, a hole to 1 MiB, the rest) */
+    const ntmm_mem_range_t *mem_map;   /* NULL: a PC map (636 KiB, a hole to 1 MiB, the rest) */
     size_t mem_map_count;
-    uint8_t phys_addr_bits;            /* MAXPHYADDR, 32..52; 0: 39, or more if RAM needs it */
+    uint8_t phys_addr_bits;            /* MAXPHYADDR, 32..52; 0: 39, or more if the RAM needs it */
     uint32_t cpu_count;                /* 0: 1 */
     uint32_t tlb_entries;              /* per CPU and privilege set, a power of two; 0: 1024 */
     uint32_t features_absent;          /* NTMM_HW_NO_* */

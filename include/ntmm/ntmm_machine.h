@@ -2,12 +2,14 @@
  * ntmm_machine.h - creating a simulated machine and using its hardware directly.
  *
  * These calls reach the machine below the memory manager: physical memory, control
- * registers, and guest accesses through segmentation and paging exactly as the processor
- * performs them. A failed access returns NTMM_STATUS_ACCESS_VIOLATION (or, for a physical
+ * registers, and guest accesses by linear address through paging (and the TLB) exactly as the
+ * processor performs them. A failed access returns NTMM_STATUS_ACCESS_VIOLATION (or, for a physical
  * address that is not RAM, NTMM_STATUS_IN_PAGE_ERROR) with the processor's fault record.
  *
- * Once the machine has bugchecked (ntmm_bugcheck.h), calls that use it return
- * NTMM_STATUS_MACHINE_HALTED.
+ * Once the machine has bugchecked (ntmm_bugcheck.h), every call that reads or changes guest
+ * state returns NTMM_STATUS_MACHINE_HALTED (ntmm_cpu_get then returns 0, ntmm_cpu_invlpg and
+ * ntmm_cpu_flush_tlb do nothing); the bugcheck record, statistics and the memory map remain
+ * readable for a post-mortem.
  *
  * Threads: different machines are independent. Within a machine, physical memory may be used
  * from several host threads; each CPU index must be used by one host thread at a time.
@@ -43,7 +45,7 @@ ntmm_status_t ntmm_machine_check(ntmm_machine_t *machine);
 /* The normalised physical memory map; returns the number of ranges. */
 size_t ntmm_machine_memory_map(const ntmm_machine_t *machine, const ntmm_mem_range_t **map);
 
-/* Bytes of RAM (usable and firmware types) and of physical address space. */
+/* Bytes of RAM (usable and firmware types; reserved ranges and holes excluded). */
 uint64_t ntmm_machine_ram_bytes(const ntmm_machine_t *machine);
 
 /* Physical memory, bounds-checked: NTMM_STATUS_INVALID_ADDRESS if any byte is not RAM. */

@@ -37,7 +37,7 @@ void ntmm_machine_destroy(ntmm_machine_t *machine)
 
 const ntmm_bugcheck_t *ntmm_machine_bugcheck(const ntmm_machine_t *machine)
 {
-    return machine && base_bugcheck_halted(&machine->hw->bugcheck) ? &machine->hw->bugcheck : NULL;
+    return machine ? base_bugcheck_record(&machine->hw->bugcheck) : NULL;
 }
 
 size_t ntmm_machine_memory_map(const ntmm_machine_t *machine, const ntmm_mem_range_t **map)

@@ -24,6 +24,15 @@ ntmm_status_t base_bugcheck_raise(ntmm_bugcheck_t *bc, uint32_t code, uint64_t p
     return NTMM_STATUS_MACHINE_HALTED;
 }
 
+const ntmm_bugcheck_t *base_bugcheck_record(const ntmm_bugcheck_t *bc)
+{
+    uint32_t code;
+    while ((code = __atomic_load_n(&bc->code, __ATOMIC_ACQUIRE)) == UINT32_MAX) {
+        /* the raiser is between claiming the record and publishing its code: a few stores */
+    }
+    return code ? bc : NULL;
+}
+
 const char *ntmm_bugcheck_name(uint32_t code)
 {
     switch (code) {

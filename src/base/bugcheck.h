@@ -22,11 +22,14 @@
 ntmm_status_t base_bugcheck_raise(ntmm_bugcheck_t *bc, uint32_t code, uint64_t p1, uint64_t p2,
                                   uint64_t p3, uint64_t p4, const char *where);
 
-/* True once the owner of bc has bugchecked. */
+/* True once the owner of bc has bugchecked (from the moment a raiser claims the record). */
 static inline bool base_bugcheck_halted(const ntmm_bugcheck_t *bc)
 {
     return __atomic_load_n(&bc->code, __ATOMIC_ACQUIRE) != 0;
 }
+
+/* The complete record once halted (waits out a raiser still filling it in), else NULL. */
+const ntmm_bugcheck_t *base_bugcheck_record(const ntmm_bugcheck_t *bc);
 
 #define NTMM_BUGCHECK(bc, code, p1, p2, p3, p4)                                              \
     base_bugcheck_raise((bc), (code), (uint64_t)(p1), (uint64_t)(p2), (uint64_t)(p3),        \

@@ -166,21 +166,25 @@ void hw_cpu_reset(hw_cpu_t *cpu)
 
 bool hw_cpu_enter_paging(hw_cpu_t *cpu, ntmm_paging_mode_t mode, uint64_t cr3, ntmm_fault_t *fault)
 {
+    const hw_machine_t *m = cpu->machine;
     if (mode == NTMM_PAGING_NONE) return hw_cpu_write_cr0(cpu, cpu->cr0 & ~HW_CR0_PG, fault);
     if (!hw_paging_mode(mode)) return cpu_gp(fault);
-    /* Leave paging first: LME and CR4.LA57 may change only with paging off. */
-    if (!hw_cpu_write_cr0(cpu, (cpu->cr0 & ~HW_CR0_PG) | HW_CR0_PE, fault)) return false;
+    bool long_mode = mode == NTMM_PAGING_X64 || mode == NTMM_PAGING_X64_LA57;
+    if (mode == NTMM_PAGING_X64_LA57 && !hw_machine_has(m, NTMM_HW_NO_LA57)) return cpu_gp(fault);
+    /* CR3 as the new mode reads it: 32 bits outside long mode, MAXPHYADDR bits in it. */
+    if (long_mode ? (cr3 & ~NTMM_BITS(m->phys_bits - 1, 0)) != 0 : cr3 > UINT32_MAX) return cpu_gp(fault);
     uint64_t cr4 = cpu->cr4 & ~(HW_CR4_PAE | HW_CR4_LA57 | HW_CR4_PSE | HW_CR4_PGE);
     cr4 |= HW_CR4_PSE;
-    if (hw_machine_has(cpu->machine, NTMM_HW_NO_PGE)) cr4 |= HW_CR4_PGE;
+    if (hw_machine_has(m, NTMM_HW_NO_PGE)) cr4 |= HW_CR4_PGE;
     if (mode != NTMM_PAGING_X86) cr4 |= HW_CR4_PAE;
     if (mode == NTMM_PAGING_X64_LA57) cr4 |= HW_CR4_LA57;
     uint64_t efer = cpu->efer & ~(HW_EFER_LME | HW_EFER_NXE);
-    if (mode == NTMM_PAGING_X64 || mode == NTMM_PAGING_X64_LA57) efer |= HW_EFER_LME;
-    if (mode != NTMM_PAGING_X86 && hw_machine_has(cpu->machine, NTMM_HW_NO_NX)) efer |= HW_EFER_NXE;
-    if (!hw_cpu_write_cr4(cpu, cr4, fault) || !hw_cpu_write_efer(cpu, efer, fault)) return false;
-    if (!hw_cpu_write_cr3(cpu, cr3, fault)) return false;
-    return hw_cpu_write_cr0(cpu, cpu->cr0 | HW_CR0_PG | HW_CR0_WP, fault);
+    if (long_mode) efer |= HW_EFER_LME;
+    if (mode != NTMM_PAGING_X86 && hw_machine_has(m, NTMM_HW_NO_NX)) efer |= HW_EFER_NXE;
+    uint64_t cr0 = cpu->cr0 | HW_CR0_PE | HW_CR0_PG | HW_CR0_WP;
+    /* The end state of the loader's sequence (CR4, EFER, CR3, then CR0.PG), installed at once
+     * so that a long-mode CR3 above 4 GiB needs no 32-bit detour. */
+    return cpu_commit(cpu, cr0, cr3, cr4, efer, true, fault);
 }
 
 hw_cpu_stats_t hw_cpu_stats(const hw_cpu_t *cpu)

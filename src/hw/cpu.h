@@ -82,7 +82,11 @@ typedef struct hw_cpu {
     unsigned index;
 } hw_cpu_t;
 
-/* Resets the CPU to the state after INIT: real-address mode, paging off, flat 4 GiB segments. */
+/*
+ * Resets the CPU to the state an OS loader hands over: protected mode (CR0.PE = 1), paging
+ * off, CPL 0, and flat 4 GiB segments in every segment register, so that guest accesses work
+ * before any GDT exists. The TLB is emptied.
+ */
 void hw_cpu_reset(hw_cpu_t *cpu);
 
 /*
@@ -101,9 +105,10 @@ void hw_cpu_set_cpl(hw_cpu_t *cpu, unsigned cpl);
 void hw_cpu_set_rflags(hw_cpu_t *cpu, uint64_t rflags);
 
 /*
- * Enters a paging mode in the order an OS loader does: protection on, CR4 (PAE/PSE/PGE/LA57),
- * EFER (LME, NXE when the machine has NX), CR3, then CR0.PG|WP. For NTMM_PAGING_NONE it turns
- * paging off. The descriptor's root is the value for CR3.
+ * Enters a paging mode: installs the state an OS loader reaches with its sequence (CR4.PAE,
+ * PSE, PGE and LA57 as the mode needs; EFER.LME, and NXE when the machine has NX; CR3; then
+ * CR0.PG|WP|PE) in one step, from any previous mode. cr3 is checked as the new mode reads it.
+ * For NTMM_PAGING_NONE it turns paging off. #GP(0) for a mode the CPU lacks or a bad CR3.
  */
 bool hw_cpu_enter_paging(hw_cpu_t *cpu, ntmm_paging_mode_t mode, uint64_t cr3, ntmm_fault_t *fault);
 

@@ -32,8 +32,13 @@ ntmm_status_t hw_machine_create(const ntmm_hw_config_t *cfg_in, hw_machine_t **o
     if (!m) return NTMM_STATUS_NO_MEMORY;
     m->features_absent = cfg.features_absent;
     unsigned bits = cfg.phys_addr_bits ? cfg.phys_addr_bits : 39;
-    if (!cfg.phys_addr_bits && !cfg.mem_map) {
-        unsigned need = machine_bits_needed(cfg.ram_bytes ? cfg.ram_bytes : NTMM_MIB(256));
+    if (!cfg.phys_addr_bits) {
+        uint64_t top = cfg.ram_bytes ? cfg.ram_bytes : NTMM_MIB(256);
+        for (size_t i = 0; cfg.mem_map && i < cfg.mem_map_count; i++)
+            if (cfg.mem_map[i].base + cfg.mem_map[i].length > top)
+                top = cfg.mem_map[i].base + cfg.mem_map[i].length;
+        if (cfg.mem_map) top = top > cfg.ram_bytes ? top : cfg.ram_bytes;
+        unsigned need = machine_bits_needed(top);
         if (need > bits) bits = need;
     }
     m->phys_bits = bits;

@@ -104,6 +104,7 @@ static uint32_t walk_pf_code(const hw_paging_ctx_t *ctx, unsigned acc, uint32_t 
 bool hw_walk_allows(const hw_paging_ctx_t *ctx, const hw_walk_t *w, unsigned acc)
 {
     unsigned kind = acc & HW_ACC_KIND;
+    if (!ctx->mode) return true; /* paging off: no page-level protection, SMEP/SMAP included */
     if (acc & HW_ACC_USER) {
         if (!w->user) return false;
         if (kind == NTMM_ACCESS_WRITE) return w->writable;

@@ -83,7 +83,7 @@ bool ptb_map(ptb_t *b, va_t va, pa_t pa, uint64_t page_size, hw_pte_t flags)
 /*
  * Self-maps, as each OS does:
  *   x86:  PDE 0x300 -> the PD: tables appear at 0xC0000000 (Windows' PTE_BASE, PDE_BASE
- *         0xC0300000). Seed 003's entry 1023 (0xFFC00000) is ptb_self_map_at(b, 1023).
+ *         0xC0300000). Seed 003's entry 1023 (tables at 0xFFC00000) is built by hand in test_paging.c.
  *   PAE:  the four PDEs 0x600..0x603 of the directory for 0xC0000000 -> the four PDs:
  *         PTE_BASE 0xC0000000, PDE_BASE 0xC0600000.
  *   x64:  PML4 entry 0x1ED -> the PML4: PTE_BASE 0xFFFFF68000000000 (Windows before 1607).
