@@ -306,6 +306,25 @@ static void test_control_registers(void **state)
     assert_int_equal(e.cpu->paging.root, cr3);
     hwenv_destroy(&e);
 
+    /* enter_paging: a 64-bit CR3 above 4 GiB, direct switches between modes */
+    ntmm_hw_config_t big = { .ram_bytes = NTMM_GIB(6) };
+    assert_true(hwenv_init(&e, NTMM_PAGING_X86, &big));
+    pa_t high_root = NTMM_GIB(5);
+    memset(hw_phys_host(&e.m->phys, high_root), 0, NTMM_PAGE_SIZE);
+    assert_false(hw_cpu_enter_paging(e.cpu, NTMM_PAGING_PAE, high_root, &f)); /* 32-bit CR3 */
+    assert_int_equal(hw_cpu_paging_mode(e.cpu), NTMM_PAGING_X86);
+    assert_true(hw_cpu_enter_paging(e.cpu, NTMM_PAGING_X64, high_root, &f));
+    assert_int_equal(e.cpu->paging.root, high_root);
+    assert_true(e.cpu->efer & HW_EFER_LMA);
+    assert_true(hw_cpu_enter_paging(e.cpu, NTMM_PAGING_X64_LA57, high_root, &f));
+    assert_int_equal(hw_cpu_paging_mode(e.cpu), NTMM_PAGING_X64_LA57);
+    assert_true(hw_cpu_enter_paging(e.cpu, NTMM_PAGING_X86, e.b.root, &f));
+    assert_false(e.cpu->efer & HW_EFER_LMA);
+    assert_true(hw_cpu_enter_paging(e.cpu, NTMM_PAGING_NONE, 0, &f));
+    assert_null(e.cpu->paging.mode);
+    assert_true(hw_machine_check(e.m));
+    hwenv_destroy(&e);
+
     /* NX absent: EFER.NXE cannot be set */
     ntmm_hw_config_t cfg = { .features_absent = NTMM_HW_NO_NX | NTMM_HW_NO_SMEP };
     hw_machine_t *m;
