@@ -11,7 +11,7 @@ pkgs=""
 case "$what" in
     build) pkgs="" ;;
     check) pkgs="libcmocka-dev" ;;
-    bench) pkgs="" ;;
+    bench) pkgs="libunicorn-dev" ;;
     *) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
 esac
 missing=""
