@@ -47,12 +47,13 @@ typedef struct ntmm_hw_config {
     size_t mem_map_count;
     uint8_t phys_addr_bits;            /* MAXPHYADDR, 32..52; 0: 39, or more if the RAM needs it */
     uint32_t cpu_count;                /* 0: 1 */
-    uint32_t tlb_entries;              /* per CPU and privilege set, a power of two; 0: 1024 */
+    uint32_t tlb_entries;              /* per CPU and privilege set, a power of two >= 2; 0: 1024 */
     uint32_t features_absent;          /* NTMM_HW_NO_* */
 } ntmm_hw_config_t;
 
 /* Exception vectors a guest access can raise. */
 #define NTMM_VEC_NONE 0u
+#define NTMM_VEC_UD   6u  /* invalid opcode (MOV to CS, LLDT outside protected mode) */
 #define NTMM_VEC_NP   11u /* segment not present */
 #define NTMM_VEC_SS   12u /* stack-segment fault */
 #define NTMM_VEC_GP   13u /* general protection */

@@ -81,6 +81,30 @@ void ntmm_cpu_flush_tlb(ntmm_machine_t *machine, unsigned cpu);
 ntmm_status_t ntmm_cpu_access(ntmm_machine_t *machine, unsigned cpu, uint64_t la, void *buf, size_t len,
                               ntmm_access_t access, size_t *done, ntmm_fault_t *fault);
 
+/* Segment registers, in the x86 encoding order. */
+typedef enum ntmm_segment {
+    NTMM_SEG_ES = 0, NTMM_SEG_CS = 1, NTMM_SEG_SS = 2, NTMM_SEG_DS = 3, NTMM_SEG_FS = 4, NTMM_SEG_GS = 5,
+} ntmm_segment_t;
+
+/*
+ * The same by logical address (segment register : offset): segmentation first (limit, type
+ * and privilege checks for the whole range, before any byte moves; #GP(0), or #SS(0) through
+ * SS), then paging as above. A CPU starts with flat 4 GiB segments.
+ */
+ntmm_status_t ntmm_cpu_access_logical(ntmm_machine_t *machine, unsigned cpu, ntmm_segment_t seg, uint64_t offset,
+                                      void *buf, size_t len, ntmm_access_t access, size_t *done,
+                                      ntmm_fault_t *fault);
+
+/* Loads a segment register from the GDT/LDT in guest memory, as MOV Sreg does (CS: as a far
+ * jump does). Faults (#GP, #NP, #SS, #PF while reading the table) leave the register unchanged. */
+ntmm_status_t ntmm_cpu_load_segment(ntmm_machine_t *machine, unsigned cpu, ntmm_segment_t seg, uint16_t selector,
+                                    ntmm_fault_t *fault);
+
+/* LGDT and LLDT. */
+ntmm_status_t ntmm_cpu_load_gdt(ntmm_machine_t *machine, unsigned cpu, uint64_t base, uint16_t limit,
+                                ntmm_fault_t *fault);
+ntmm_status_t ntmm_cpu_load_ldt(ntmm_machine_t *machine, unsigned cpu, uint16_t selector, ntmm_fault_t *fault);
+
 /* A page-table walk as WinDbg's !pte shows it; no A/D bits are changed. */
 typedef struct ntmm_pte_walk {
     uint32_t levels;         /* levels of the paging mode (0: paging off) */

@@ -8,6 +8,7 @@
 #include "host/host.h"
 #include "hw/access.h"
 #include "hw/machine.h"
+#include "hw/seg.h"
 
 struct ntmm_machine {
     hw_machine_t *hw;
@@ -164,6 +165,55 @@ ntmm_status_t ntmm_cpu_access(ntmm_machine_t *machine, unsigned cpu, uint64_t la
     if ((!buf && len) || (unsigned)access > NTMM_ACCESS_EXECUTE) return NTMM_STATUS_INVALID_PARAMETER;
     if (!fault) fault = &local;
     return hw_access_linear(c, la, buf, len, access, done, fault) ? NTMM_STATUS_SUCCESS : api_fault_status(fault);
+}
+
+ntmm_status_t ntmm_cpu_access_logical(ntmm_machine_t *machine, unsigned cpu, ntmm_segment_t seg, uint64_t offset,
+                                      void *buf, size_t len, ntmm_access_t access, size_t *done,
+                                      ntmm_fault_t *fault)
+{
+    hw_cpu_t *c;
+    ntmm_fault_t local;
+    ntmm_status_t st = api_cpu(machine, cpu, &c);
+    if (done) *done = 0;
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if ((!buf && len) || (unsigned)access > NTMM_ACCESS_EXECUTE || (unsigned)seg > NTMM_SEG_GS)
+        return NTMM_STATUS_INVALID_PARAMETER;
+    if (!fault) fault = &local;
+    return hw_seg_access(c, (hw_seg_t)seg, offset, buf, len, access, done, fault) ? NTMM_STATUS_SUCCESS
+                                                                                    : api_fault_status(fault);
+}
+
+ntmm_status_t ntmm_cpu_load_segment(ntmm_machine_t *machine, unsigned cpu, ntmm_segment_t seg, uint16_t selector,
+                                    ntmm_fault_t *fault)
+{
+    hw_cpu_t *c;
+    ntmm_fault_t local;
+    ntmm_status_t st = api_cpu(machine, cpu, &c);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if ((unsigned)seg > NTMM_SEG_GS) return NTMM_STATUS_INVALID_PARAMETER;
+    if (!fault) fault = &local;
+    bool ok = seg == NTMM_SEG_CS ? hw_seg_load_cs(c, selector, fault) : hw_seg_load(c, (hw_seg_t)seg, selector, fault);
+    return ok ? NTMM_STATUS_SUCCESS : api_fault_status(fault);
+}
+
+ntmm_status_t ntmm_cpu_load_gdt(ntmm_machine_t *machine, unsigned cpu, uint64_t base, uint16_t limit,
+                                ntmm_fault_t *fault)
+{
+    hw_cpu_t *c;
+    ntmm_fault_t local;
+    ntmm_status_t st = api_cpu(machine, cpu, &c);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    return hw_seg_lgdt(c, base, limit, fault ? fault : &local) ? NTMM_STATUS_SUCCESS : NTMM_STATUS_ACCESS_VIOLATION;
+}
+
+ntmm_status_t ntmm_cpu_load_ldt(ntmm_machine_t *machine, unsigned cpu, uint16_t selector, ntmm_fault_t *fault)
+{
+    hw_cpu_t *c;
+    ntmm_fault_t local;
+    ntmm_status_t st = api_cpu(machine, cpu, &c);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if (!fault) fault = &local;
+    return hw_seg_lldt(c, selector, fault) ? NTMM_STATUS_SUCCESS : api_fault_status(fault);
 }
 
 ntmm_status_t ntmm_cpu_walk(ntmm_machine_t *machine, unsigned cpu, uint64_t la, ntmm_pte_walk_t *walk)

@@ -76,6 +76,44 @@ uint8_t *hw_tlb_fill(hw_cpu_t *cpu, va_t la, unsigned acc, ntmm_fault_t *fault)
     return (uint8_t *)(uintptr_t)(la + e->addend);
 }
 
+/*
+ * Copies n bytes with a constant-length copy for the scalar sizes: a variable-length memcpy
+ * of 8 bytes costs several times the access itself (gcc emits a rep movs with a large start-up
+ * cost, or a library call).
+ */
+static inline void access_copy(void *dst, const void *src, size_t n)
+{
+    switch (n) {
+    case 1: memcpy(dst, src, 1); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    default: memcpy(dst, src, n); break;
+    }
+}
+
+static inline uint64_t access_load_sized(const uint8_t *p, unsigned size)
+{
+    switch (size) {
+    case 1: return ntmm_le_load(p, 1);
+    case 2: return ntmm_le_load(p, 2);
+    case 4: return ntmm_le_load(p, 4);
+    case 8: return ntmm_le_load(p, 8);
+    default: return ntmm_le_load(p, size);
+    }
+}
+
+static inline void access_store_sized(uint8_t *p, uint64_t v, unsigned size)
+{
+    switch (size) {
+    case 1: ntmm_le_store(p, v, 1); break;
+    case 2: ntmm_le_store(p, v, 2); break;
+    case 4: ntmm_le_store(p, v, 4); break;
+    case 8: ntmm_le_store(p, v, 8); break;
+    default: ntmm_le_store(p, v, size); break;
+    }
+}
+
 /* Host pointer for `size` bytes at la within one page: a TLB hit, else a fill. */
 static uint8_t *access_page(hw_cpu_t *cpu, va_t la, unsigned acc, ntmm_fault_t *fault)
 {
@@ -109,8 +147,12 @@ bool hw_load_slow(hw_cpu_t *cpu, va_t la, unsigned size, unsigned kind, uint64_t
     uint8_t *p[2], bytes[8];
     unsigned first;
     if (!access_scalar(cpu, la, size, access_flags(cpu, kind), p, &first, fault)) return false;
+    if (NTMM_LIKELY(first == size)) {
+        *value = access_load_sized(p[0], size);
+        return true;
+    }
     memcpy(bytes, p[0], first);
-    if (first < size) memcpy(bytes + first, p[1], size - first);
+    memcpy(bytes + first, p[1], size - first);
     *value = ntmm_le_load(bytes, size);
     return true;
 }
@@ -120,9 +162,13 @@ bool hw_store_slow(hw_cpu_t *cpu, va_t la, unsigned size, uint64_t value, ntmm_f
     uint8_t *p[2], bytes[8];
     unsigned first;
     if (!access_scalar(cpu, la, size, access_flags(cpu, NTMM_ACCESS_WRITE), p, &first, fault)) return false;
+    if (NTMM_LIKELY(first == size)) {
+        access_store_sized(p[0], value, size);
+        return true;
+    }
     ntmm_le_store(bytes, value, size);
     memcpy(p[0], bytes, first);
-    if (first < size) memcpy(p[1], bytes + first, size - first);
+    memcpy(p[1], bytes + first, size - first);
     return true;
 }
 
@@ -141,8 +187,8 @@ bool hw_access_linear(hw_cpu_t *cpu, va_t la, void *buf, size_t len, unsigned ac
             ok = false;
             break;
         }
-        if ((flags & HW_ACC_KIND) == NTMM_ACCESS_WRITE) memcpy(p, b + moved, chunk);
-        else memcpy(b + moved, p, chunk);
+        if ((flags & HW_ACC_KIND) == NTMM_ACCESS_WRITE) access_copy(p, b + moved, chunk);
+        else access_copy(b + moved, p, chunk);
         moved += chunk;
         la = access_advance(cpu, la, chunk);
     }

@@ -26,13 +26,16 @@
  */
 uint8_t *hw_tlb_fill(hw_cpu_t *cpu, va_t la, unsigned acc, ntmm_fault_t *fault);
 
-/* The TLB hit test: host pointer of la for `size` bytes of `kind`, or NULL on a miss or when
- * the access would cross into the next page. Expected cost: ~1 ns. */
+/*
+ * The TLB hit test: host pointer of la for `size` bytes of `kind`, or NULL on a miss or when
+ * the access would cross into the next page. One compare covers both: the entry at la's
+ * index only ever holds a page with that index, so its tag can equal the page of the access's
+ * last byte only if that byte is in la's page. Expected cost: under 1 ns.
+ */
 static inline uint8_t *hw_tlb_lookup(hw_cpu_t *cpu, va_t la, unsigned kind, unsigned size)
 {
     const hw_tlb_entry_t *e = &cpu->tlb_cur[(la >> NTMM_PAGE_SHIFT) & cpu->tlb_mask];
-    if (NTMM_LIKELY(e->tag[kind] == (la & ~(uint64_t)NTMM_PAGE_MASK) &&
-                    (la & NTMM_PAGE_MASK) <= NTMM_PAGE_SIZE - size)) {
+    if (NTMM_LIKELY(e->tag[kind] == ((la + size - 1u) & ~(uint64_t)NTMM_PAGE_MASK))) {
         cpu->tlb_hits++;
         return (uint8_t *)(uintptr_t)(la + e->addend);
     }

@@ -2,6 +2,7 @@
 #include "hw/machine.h"
 
 #include "base/bugcheck.h"
+#include "hw/seg.h"
 #include "host/host.h"
 
 /* Parameter 1 of the WHEA_UNCORRECTABLE_ERROR bugcheck raised by hw_machine_check. */
@@ -22,7 +23,7 @@ ntmm_status_t hw_machine_create(const ntmm_hw_config_t *cfg_in, hw_machine_t **o
     *out = NULL;
     if (cfg.cpu_count == 0) cfg.cpu_count = 1;
     if (cfg.tlb_entries == 0) cfg.tlb_entries = 1024;
-    if (cfg.cpu_count > 256 || !ntmm_is_pow2(cfg.tlb_entries) || cfg.tlb_entries > (1u << 20) ||
+    if (cfg.cpu_count > 256 || !ntmm_is_pow2(cfg.tlb_entries) || cfg.tlb_entries < 2 || cfg.tlb_entries > (1u << 20) ||
         (cfg.phys_addr_bits && (cfg.phys_addr_bits < 32 || cfg.phys_addr_bits > 52)) ||
         (cfg.mem_map && cfg.mem_map_count == 0) || (cfg.ram_bytes && cfg.ram_bytes < NTMM_PAGE_SIZE))
         return NTMM_STATUS_INVALID_PARAMETER;
@@ -89,7 +90,7 @@ bool hw_machine_check(hw_machine_t *m)
         bool cur_ok = false;
         for (int s = 0; s < HW_TLB_SETS; s++) cur_ok = cur_ok || c->tlb_cur == c->tlb.sets[s];
         if (!cur_ok || c->tlb_mask != c->tlb.entries - 1u || c->paging.phys != &m->phys ||
-            ((c->cr0 & HW_CR0_PG) != 0) != (c->paging.mode != NULL)) {
+            ((c->cr0 & HW_CR0_PG) != 0) != (c->paging.mode != NULL) || !hw_seg_check_cache(c)) {
             NTMM_BUGCHECK(&m->bugcheck, NTMM_BUGCHECK_WHEA_UNCORRECTABLE_ERROR, HW_CHECK_CPU, i, 0, 0);
             return false;
         }

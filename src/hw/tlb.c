@@ -13,7 +13,7 @@ static void tlb_clear_entry(hw_tlb_entry_t *e)
 bool hw_tlb_init(hw_tlb_t *tlb, uint64_t entries)
 {
     memset(tlb, 0, sizeof *tlb);
-    if (!ntmm_is_pow2(entries) || entries > (1u << 20)) return false;
+    if (!ntmm_is_pow2(entries) || entries < 2 || entries > (1u << 20)) return false;
     tlb->entries = entries;
     for (int s = 0; s < HW_TLB_SETS; s++) {
         tlb->sets[s] = host_calloc((size_t)entries, sizeof(hw_tlb_entry_t));

@@ -33,7 +33,10 @@ typedef struct hw_tlb_entry {
     uint64_t pa_page;     /* physical page it maps to */
     uint32_t flags;       /* HW_TLBE_* */
     uint32_t page_shift;  /* size of the page it came from: 12, 21, 22 or 30 */
+    uint64_t pad;         /* to 64 bytes: the index scales by a shift, an entry fills a line */
 } hw_tlb_entry_t;
+
+_Static_assert(sizeof(hw_tlb_entry_t) == 64, "a TLB entry is one cache line");
 
 typedef struct hw_tlb {
     hw_tlb_entry_t *sets[HW_TLB_SETS]; /* each `entries` long */

@@ -130,12 +130,46 @@ static void test_two_machines(void **state)
     ntmm_machine_destroy(b);
 }
 
+/* Segmentation through the public API, paging off (linear = physical): the GDT at 0x80000. */
+static void test_logical_access(void **state)
+{
+    (void)state;
+    ntmm_machine_t *m = NULL;
+    ntmm_fault_t f;
+    assert_int_equal(ntmm_machine_create(NULL, &m), NTMM_STATUS_SUCCESS);
+    /* GDT entry 4 (selector 0x21: index 4, RPL 1): present data RW, DPL 1, base 0x11111
+     * (in RAM, unlike seed 001's 0x11111111), byte-granular limit 0xFFF */
+    uint32_t base = 0x00011111, limit = 0xFFF;
+    uint64_t desc = (uint64_t)(limit & 0xFFFF) | ((uint64_t)(base & 0xFFFFFF) << 16) | ((uint64_t)0xB2 << 40) |
+           ((uint64_t)((limit >> 16) & 0xF) << 48) | ((uint64_t)0x4 << 52) | ((uint64_t)(base >> 24) << 56);
+    put64(m, 0x80000 + 4 * 8, desc);
+    assert_int_equal(ntmm_cpu_load_gdt(m, 0, 0x80000, 5 * 8 - 1, &f), NTMM_STATUS_SUCCESS);
+    assert_int_equal(ntmm_cpu_load_segment(m, 0, NTMM_SEG_DS, 0x21, &f), NTMM_STATUS_SUCCESS);
+    uint32_t v = 0xC0FFEE, r = 0;
+    assert_int_equal(ntmm_phys_write(m, 0x11111 + 0x10, &v, 4), NTMM_STATUS_SUCCESS);
+    assert_int_equal(ntmm_cpu_access_logical(m, 0, NTMM_SEG_DS, 0x10, &r, 4, NTMM_ACCESS_READ, NULL, &f),
+                     NTMM_STATUS_SUCCESS);
+    assert_int_equal(r, v);
+    size_t done = 7;
+    assert_int_equal(ntmm_cpu_access_logical(m, 0, NTMM_SEG_DS, 0xFFE, &r, 4, NTMM_ACCESS_READ, &done, &f),
+                     NTMM_STATUS_ACCESS_VIOLATION); /* past the limit: nothing moves */
+    assert_int_equal(f.vector, NTMM_VEC_GP);
+    assert_int_equal(done, 0);
+    assert_int_equal(ntmm_cpu_load_segment(m, 0, NTMM_SEG_DS, 0x29, &f), NTMM_STATUS_ACCESS_VIOLATION);
+    assert_int_equal(f.vector, NTMM_VEC_GP); /* index 5 is past the GDT limit */
+    assert_int_equal(f.error_code, 0x28);
+    assert_int_equal(ntmm_cpu_load_ldt(m, 0, 0x20, &f), NTMM_STATUS_ACCESS_VIOLATION); /* not an LDT */
+    assert_int_equal(ntmm_machine_check(m), NTMM_STATUS_SUCCESS);
+    ntmm_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_access_and_faults),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_two_machines),
+        cmocka_unit_test(test_logical_access),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
