@@ -28,11 +28,15 @@ check:
 	$(CMAKE) --build build/check -j $(JOBS)
 	cd build/check && ctest --output-on-failure -j $(JOBS)
 
+# The benchmarks, as shipped (TLB hit counting on) and with NTMM_STATS=OFF.
 bench:
 	@scripts/deps.sh bench
 	$(CMAKE) -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DNTMM_TESTS=OFF >/dev/null
 	$(CMAKE) --build build/release -j $(JOBS)
+	$(CMAKE) -S . -B build/bench-nostats -DCMAKE_BUILD_TYPE=Release -DNTMM_TESTS=OFF -DNTMM_STATS=OFF >/dev/null
+	$(CMAKE) --build build/bench-nostats -j $(JOBS) --target bench_mmu
 	./build/release/bench/bench_mmu
+	./build/bench-nostats/bench/bench_mmu
 
 clang:
 	@scripts/deps.sh check

@@ -399,7 +399,7 @@ static void bench_mode(const mode_layout_t *lay, const bench_opts_t *o, const pa
         return;
     }
     hw_cpu_t *cpu = &m->cpus[0];
-    uint64_t miss_stride = (cpu->tlb_mask + 1u) * NTMM_PAGE_SIZE;
+    uint64_t miss_stride = cpu->tlb.entries * NTMM_PAGE_SIZE;
     r->miss_stride = miss_stride;
     ptb_t b;
     if (!mode_setup(m, lay, &b, miss_stride)) {
@@ -819,7 +819,8 @@ static void report(const bench_opts_t *o, const mode_result_t *res, size_t count
     char ccbuf[96];
     snprintf(ccbuf, sizeof ccbuf, "%s", cc);
     for (size_t n = strlen(ccbuf); n > 0 && ccbuf[n - 1] == ' '; n--) ccbuf[n - 1] = '\0';
-    printf("build %s, %s, %s\n", NTMM_BENCH_BUILD_TYPE, ccbuf, cpu);
+    printf("build %s, %s, %s, TLB hit counting %s (NTMM_STATS=%d)\n", NTMM_BENCH_BUILD_TYPE, ccbuf, cpu,
+           NTMM_STATS ? "on" : "compiled out", NTMM_STATS);
     printf("ns per 8-byte access: fastest of %u timed passes after a warm-up pass; seed 0x%llx\n", o->reps,
            (unsigned long long)BENCH_SEED);
     printf("native = the same loop (same offset table, same index computation) on the guest RAM's host bytes\n\n");

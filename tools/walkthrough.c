@@ -144,8 +144,12 @@ static int walk_mode(FILE *out, ntmm_paging_mode_t mode)
     }
     hw_cpu_set_cpl(e.cpu, 0);
     hw_cpu_stats_t s = hw_cpu_stats(e.cpu);
-    fprintf(out, "  TLB: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " flushes; %" PRIu64 " page faults\n\n",
-            s.tlb_hits, s.tlb_misses, s.tlb_flushes, s.page_faults);
+    if (NTMM_STATS)
+        fprintf(out, "  TLB: %" PRIu64 " hits, ", s.tlb_hits);
+    else
+        fprintf(out, "  TLB: hits not counted (NTMM_STATS=OFF), ");
+    fprintf(out, "%" PRIu64 " misses, %" PRIu64 " flushes; %" PRIu64 " page faults\n\n", s.tlb_misses,
+            s.tlb_flushes, s.page_faults);
     int rc = hw_machine_check(e.m) ? 0 : 1;
     hwenv_destroy(&e);
     return rc;

@@ -118,7 +118,7 @@ typedef struct ntmm_pte_walk {
 
 ntmm_status_t ntmm_cpu_walk(ntmm_machine_t *machine, unsigned cpu, uint64_t la, ntmm_pte_walk_t *walk);
 
-/* TLB and fault counters of a CPU. */
+/* TLB and fault counters of a CPU. tlb_hits stays 0 in a build with NTMM_STATS=OFF. */
 typedef struct ntmm_cpu_stats {
     uint64_t tlb_hits, tlb_misses, tlb_flushes, tlb_invlpg, page_faults;
 } ntmm_cpu_stats_t;

@@ -26,11 +26,16 @@ static va_t access_advance(const hw_cpu_t *cpu, va_t la, uint64_t n)
     return (m && m->canonical) ? next : (next & UINT32_MAX);
 }
 
+/*
+ * Delivers a fault: #PF sets CR2 and, as the SDM requires (4.10.4.1), invalidates the TLB
+ * entries for the faulting page, so a stale translation does not outlive a fault on it.
+ */
 static bool access_fault(hw_cpu_t *cpu, ntmm_fault_t *fault)
 {
     if (fault->vector == NTMM_VEC_PF) {
         cpu->cr2 = fault->address;
         cpu->stats.page_faults++;
+        hw_tlb_invalidate(&cpu->tlb, fault->address);
     }
     return false;
 }
@@ -120,7 +125,7 @@ static uint8_t *access_page(hw_cpu_t *cpu, va_t la, unsigned acc, ntmm_fault_t *
     unsigned kind = acc & HW_ACC_KIND;
     const hw_tlb_entry_t *e = &cpu->tlb.sets[access_set(cpu, acc)][hw_tlb_index(&cpu->tlb, la)];
     if (e->tag[kind] == (la & ~(uint64_t)NTMM_PAGE_MASK)) {
-        cpu->tlb_hits++;
+        HW_TLB_COUNT_HIT(cpu);
         return (uint8_t *)(uintptr_t)(la + e->addend);
     }
     return hw_tlb_fill(cpu, la, acc, fault);

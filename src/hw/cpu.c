@@ -153,7 +153,7 @@ void hw_cpu_reset(hw_cpu_t *cpu)
     cpu->machine = m;
     cpu->index = index;
     cpu->tlb = tlb;
-    cpu->tlb_mask = tlb.entries - 1u;
+    cpu->tlb_index_mask = (tlb.entries - 1u) << HW_TLB_ENTRY_SHIFT;
     cpu->cr0 = HW_CR0_PE | NTMM_BIT(4);
     cpu->rflags = NTMM_BIT(1);
     for (int s = 0; s < HW_SEG_COUNT; s++)

@@ -53,7 +53,7 @@ typedef struct hw_dtr {
 } hw_dtr_t;
 
 typedef struct hw_cpu_stats {
-    uint64_t tlb_hits;       /* accesses served by the TLB */
+    uint64_t tlb_hits;       /* accesses served by the TLB (0 unless built with NTMM_STATS) */
     uint64_t tlb_misses;     /* accesses that walked the page tables */
     uint64_t tlb_flushes;    /* full flushes (CR3 loads, control-register changes) */
     uint64_t tlb_invlpg;     /* single-page invalidations */
@@ -65,7 +65,7 @@ struct hw_machine;
 typedef struct hw_cpu {
     /* Hot: read on every access. */
     hw_tlb_entry_t *tlb_cur;   /* TLB set for explicit accesses at the current privilege */
-    uint64_t tlb_mask;         /* entries per set - 1 */
+    uint64_t tlb_index_mask;   /* (entries per set - 1) << HW_TLB_ENTRY_SHIFT: byte offset of an entry */
     uint64_t tlb_hits;         /* counted on the hit path; folded into stats on read */
 
     hw_tlb_t tlb;

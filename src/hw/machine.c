@@ -89,7 +89,7 @@ bool hw_machine_check(hw_machine_t *m)
         }
         bool cur_ok = false;
         for (int s = 0; s < HW_TLB_SETS; s++) cur_ok = cur_ok || c->tlb_cur == c->tlb.sets[s];
-        if (!cur_ok || c->tlb_mask != c->tlb.entries - 1u || c->paging.phys != &m->phys ||
+        if (!cur_ok || c->tlb_index_mask != ((c->tlb.entries - 1u) << HW_TLB_ENTRY_SHIFT) || c->paging.phys != &m->phys ||
             ((c->cr0 & HW_CR0_PG) != 0) != (c->paging.mode != NULL) || !hw_seg_check_cache(c)) {
             NTMM_BUGCHECK(&m->bugcheck, NTMM_BUGCHECK_WHEA_UNCORRECTABLE_ERROR, HW_CHECK_CPU, i, 0, 0);
             return false;

@@ -10,7 +10,8 @@
  * As on hardware, an entry stays valid until it is invalidated: a page-table change without
  * INVLPG or a CR3 load leaves the old translation in use (a stale TLB entry). An access that
  * the cached rights do not allow misses and re-walks the tables, so a stale entry never
- * grants *less* than memory does, but may grant more.
+ * grants *less* than memory does, but may grant more. A #PF on a page drops its entries
+ * (SDM 4.10.4.1), so after a fault the next access sees the tables as they are.
  */
 #ifndef NTMM_HW_TLB_H
 #define NTMM_HW_TLB_H
@@ -36,7 +37,8 @@ typedef struct hw_tlb_entry {
     uint64_t pad;         /* to 64 bytes: the index scales by a shift, an entry fills a line */
 } hw_tlb_entry_t;
 
-_Static_assert(sizeof(hw_tlb_entry_t) == 64, "a TLB entry is one cache line");
+#define HW_TLB_ENTRY_SHIFT 6u /* log2(sizeof(hw_tlb_entry_t)) */
+_Static_assert(sizeof(hw_tlb_entry_t) == (1u << HW_TLB_ENTRY_SHIFT), "a TLB entry is one cache line");
 
 typedef struct hw_tlb {
     hw_tlb_entry_t *sets[HW_TLB_SETS]; /* each `entries` long */
