@@ -163,6 +163,10 @@ ntmm_status_t ntmm_cpu_access(ntmm_machine_t *machine, unsigned cpu, uint64_t la
     if (done) *done = 0;
     if (st != NTMM_STATUS_SUCCESS) return st;
     if ((!buf && len) || (unsigned)access > NTMM_ACCESS_EXECUTE) return NTMM_STATUS_INVALID_PARAMETER;
+    if (hw_access_small(c, la, buf, len, access)) {
+        if (done) *done = len;
+        return NTMM_STATUS_SUCCESS;
+    }
     if (!fault) fault = &local;
     return hw_access_linear(c, la, buf, len, access, done, fault) ? NTMM_STATUS_SUCCESS : api_fault_status(fault);
 }

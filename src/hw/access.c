@@ -81,22 +81,6 @@ uint8_t *hw_tlb_fill(hw_cpu_t *cpu, va_t la, unsigned acc, ntmm_fault_t *fault)
     return (uint8_t *)(uintptr_t)(la + e->addend);
 }
 
-/*
- * Copies n bytes with a constant-length copy for the scalar sizes: a variable-length memcpy
- * of 8 bytes costs several times the access itself (gcc emits a rep movs with a large start-up
- * cost, or a library call).
- */
-static inline void access_copy(void *dst, const void *src, size_t n)
-{
-    switch (n) {
-    case 1: memcpy(dst, src, 1); break;
-    case 2: memcpy(dst, src, 2); break;
-    case 4: memcpy(dst, src, 4); break;
-    case 8: memcpy(dst, src, 8); break;
-    default: memcpy(dst, src, n); break;
-    }
-}
-
 static inline uint64_t access_load_sized(const uint8_t *p, unsigned size)
 {
     switch (size) {
@@ -180,6 +164,10 @@ bool hw_store_slow(hw_cpu_t *cpu, va_t la, unsigned size, uint64_t value, ntmm_f
 bool hw_access_linear(hw_cpu_t *cpu, va_t la, void *buf, size_t len, unsigned acc, size_t *done,
                       ntmm_fault_t *fault)
 {
+    if (!(acc & HW_ACC_IMPLICIT) && hw_access_small(cpu, la, buf, len, acc)) {
+        if (done) *done = len;
+        return true;
+    }
     unsigned flags = access_flags(cpu, acc);
     uint8_t *b = buf;
     size_t moved = 0;
@@ -192,8 +180,8 @@ bool hw_access_linear(hw_cpu_t *cpu, va_t la, void *buf, size_t len, unsigned ac
             ok = false;
             break;
         }
-        if ((flags & HW_ACC_KIND) == NTMM_ACCESS_WRITE) access_copy(p, b + moved, chunk);
-        else access_copy(b + moved, p, chunk);
+        if ((flags & HW_ACC_KIND) == NTMM_ACCESS_WRITE) hw_copy_small(p, b + moved, chunk);
+        else hw_copy_small(b + moved, p, chunk);
         moved += chunk;
         la = access_advance(cpu, la, chunk);
     }

@@ -126,6 +126,38 @@ static inline bool hw_fetch(hw_cpu_t *cpu, va_t la, unsigned size, uint64_t *val
 }
 
 /*
+ * Copies n bytes with a constant-length copy for the scalar sizes: a variable-length memcpy
+ * of 8 bytes costs several times the access itself (gcc emits a rep movs with a large start-up
+ * cost, or a library call).
+ */
+static inline void hw_copy_small(void *dst, const void *src, size_t n)
+{
+    switch (n) {
+    case 1: memcpy(dst, src, 1); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    default: memcpy(dst, src, n); break;
+    }
+}
+
+/*
+ * The fast path of a bulk access: 1..8 bytes within one page, an explicit access of kind
+ * (an ntmm_access_t) that hits the current TLB set. Returns false, having done nothing, when
+ * the general path must run.
+ */
+static inline bool hw_access_small(hw_cpu_t *cpu, va_t la, void *buf, size_t len, unsigned kind)
+{
+    const hw_tlb_entry_t *e;
+    if (len - 1u >= 8u || !HW_TLB_HIT(cpu, la, kind, len, e)) return false;
+    uint8_t *p = (uint8_t *)(uintptr_t)(la + e->addend);
+    HW_TLB_COUNT_HIT(cpu);
+    if (kind == NTMM_ACCESS_WRITE) hw_copy_small(p, buf, len);
+    else hw_copy_small(buf, p, len);
+    return true;
+}
+
+/*
  * Bulk access of len bytes at linear la. acc is an ntmm_access_t, optionally with
  * HW_ACC_IMPLICIT. For reads and fetches buf receives the bytes, for writes it supplies them.
  * Returns true if all len bytes were transferred; otherwise *fault describes the first fault
