@@ -69,14 +69,10 @@ uint8_t *hw_tlb_fill(hw_cpu_t *cpu, va_t la, unsigned acc, ntmm_fault_t *fault)
         e->tag[k] = ok ? page : HW_TLB_NO_TAG;
     }
     if (w.page_size > NTMM_PAGE_SIZE) {
-        uint64_t lo = la & ~(w.page_size - 1u), hi = lo + w.page_size;
-        if (cpu->tlb.large_lo == cpu->tlb.large_hi) {
-            cpu->tlb.large_lo = lo;
-            cpu->tlb.large_hi = hi;
-        } else {
-            if (lo < cpu->tlb.large_lo) cpu->tlb.large_lo = lo;
-            if (hi > cpu->tlb.large_hi) cpu->tlb.large_hi = hi;
-        }
+        /* inclusive bounds: a page at the top of the 64-bit space ends at 2^64 - 1 */
+        uint64_t lo = la & ~(w.page_size - 1u), last = lo + (w.page_size - 1u);
+        if (lo < cpu->tlb.large_lo) cpu->tlb.large_lo = lo;
+        if (last > cpu->tlb.large_last) cpu->tlb.large_last = last;
     }
     return (uint8_t *)(uintptr_t)(la + e->addend);
 }

@@ -94,6 +94,7 @@ bool hw_cpu_write_cr0(hw_cpu_t *cpu, uint64_t value, ntmm_fault_t *fault)
 {
     value |= NTMM_BIT(4); /* ET is hard-wired to 1 */
     if ((value & ~CR0_KNOWN) || ((value & HW_CR0_PG) && !(value & HW_CR0_PE))) return cpu_gp(fault);
+    if ((value & HW_CR0_NW) && !(value & HW_CR0_CD)) return cpu_gp(fault); /* SDM: NW=1 needs CD=1 */
     if ((value & HW_CR0_PG) && !(cpu->cr0 & HW_CR0_PG) && (cpu->efer & HW_EFER_LME) &&
         !(cpu->cr4 & HW_CR4_PAE))
         return cpu_gp(fault);

@@ -15,6 +15,8 @@
 /* Control-register bits the model implements. */
 #define HW_CR0_PE   NTMM_BIT(0)
 #define HW_CR0_WP   NTMM_BIT(16)
+#define HW_CR0_NW   NTMM_BIT(29)
+#define HW_CR0_CD   NTMM_BIT(30)
 #define HW_CR0_PG   NTMM_BIT(31)
 #define HW_CR4_PSE  NTMM_BIT(4)
 #define HW_CR4_PAE  NTMM_BIT(5)

@@ -39,12 +39,15 @@ void hw_tlb_flush(hw_tlb_t *tlb, bool global)
             hw_tlb_entry_t *e = &tlb->sets[s][i];
             if (global || !(e->flags & HW_TLBE_GLOBAL)) tlb_clear_entry(e);
         }
-    if (global) tlb->large_lo = tlb->large_hi = 0;
+    if (global) {
+        tlb->large_lo = UINT64_MAX; /* empty: lo > last */
+        tlb->large_last = 0;
+    }
 }
 
 void hw_tlb_invalidate(hw_tlb_t *tlb, uint64_t la)
 {
-    if (la >= tlb->large_lo && la < tlb->large_hi) {
+    if (la >= tlb->large_lo && la <= tlb->large_last) {
         /* Inside a cached large page: its granules may sit anywhere; drop everything. */
         hw_tlb_flush(tlb, true);
         return;
@@ -65,7 +68,7 @@ bool hw_tlb_check(const hw_tlb_t *tlb)
             if (e->va_page == HW_TLB_NO_TAG) continue;
             if ((e->va_page & NTMM_PAGE_MASK) || hw_tlb_index(tlb, e->va_page) != i) return false;
             if (e->page_shift > NTMM_PAGE_SHIFT &&
-                (e->va_page < tlb->large_lo || e->va_page >= tlb->large_hi))
+                (e->va_page < tlb->large_lo || e->va_page > tlb->large_last))
                 return false;
         }
     return true;

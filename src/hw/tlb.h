@@ -43,7 +43,7 @@ _Static_assert(sizeof(hw_tlb_entry_t) == (1u << HW_TLB_ENTRY_SHIFT), "a TLB entr
 typedef struct hw_tlb {
     hw_tlb_entry_t *sets[HW_TLB_SETS]; /* each `entries` long */
     uint64_t entries;                  /* a power of two */
-    uint64_t large_lo, large_hi;       /* linear extent of cached large pages [lo, hi) */
+    uint64_t large_lo, large_last;     /* linear extent of cached large pages [lo, last]; empty if lo > last */
 } hw_tlb_t;
 
 bool hw_tlb_init(hw_tlb_t *tlb, uint64_t entries);
