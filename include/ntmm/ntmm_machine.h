@@ -22,12 +22,15 @@
 
 #include <ntmm/ntmm_bugcheck.h>
 #include <ntmm/ntmm_hw.h>
+#include <ntmm/ntmm_mm.h>
 #include <ntmm/ntmm_status.h>
 
 typedef struct ntmm_machine ntmm_machine_t;
 
 typedef struct ntmm_machine_config {
-    ntmm_hw_config_t hw; /* zero-initialised: 256 MiB, PC memory map, one CPU */
+    ntmm_hw_config_t hw;            /* zero-initialised: 256 MiB, PC memory map, one CPU */
+    ntmm_paging_mode_t paging;      /* the mode the memory manager runs in; NONE: x64 */
+    ntmm_frame_allocator_t frames;  /* how free frames are kept; default NT's page lists */
 } ntmm_machine_config_t;
 
 ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_machine_t **machine);
@@ -42,13 +45,26 @@ const ntmm_bugcheck_t *ntmm_machine_bugcheck(const ntmm_machine_t *machine);
  */
 ntmm_status_t ntmm_machine_check(ntmm_machine_t *machine);
 
+/* RAMMap-style figures of physical memory: frames per page list and per use. */
+ntmm_status_t ntmm_memory_stats(ntmm_machine_t *machine, ntmm_memory_stats_t *stats);
+
+/*
+ * Background work of the zero page thread, as a step: zeroes up to `budget` free frames and
+ * moves them to the zeroed list. Safe to call from a host thread of its own. Returns the
+ * number of frames zeroed (0 once the free list is empty).
+ */
+uint64_t ntmm_zero_step(ntmm_machine_t *machine, uint64_t budget);
+
 /* The normalised physical memory map; returns the number of ranges. */
 size_t ntmm_machine_memory_map(const ntmm_machine_t *machine, const ntmm_mem_range_t **map);
 
 /* Bytes of RAM (usable and firmware types; reserved ranges and holes excluded). */
 uint64_t ntmm_machine_ram_bytes(const ntmm_machine_t *machine);
 
-/* Physical memory, bounds-checked: NTMM_STATUS_INVALID_ADDRESS if any byte is not RAM. */
+/*
+ * Physical memory, bounds-checked: NTMM_STATUS_INVALID_ADDRESS if any byte is not RAM. These
+ * reach below the memory manager: what they write is invisible to its bookkeeping.
+ */
 ntmm_status_t ntmm_phys_read(ntmm_machine_t *machine, uint64_t pa, void *buf, size_t len);
 ntmm_status_t ntmm_phys_write(ntmm_machine_t *machine, uint64_t pa, const void *buf, size_t len);
 

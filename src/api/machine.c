@@ -9,9 +9,12 @@
 #include "hw/access.h"
 #include "hw/machine.h"
 #include "hw/seg.h"
+#include "mm/pfn.h"
 
 struct ntmm_machine {
     hw_machine_t *hw;
+    mm_pfndb_t pfndb;              /* the PFN database and page lists */
+    ntmm_paging_mode_t paging;     /* the memory manager's paging mode */
 };
 
 ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_machine_t **machine)
@@ -20,8 +23,20 @@ ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_mach
     *machine = NULL;
     ntmm_machine_t *m = host_calloc(1, sizeof *m);
     if (!m) return NTMM_STATUS_NO_MEMORY;
-    ntmm_status_t st = hw_machine_create(config ? &config->hw : NULL, &m->hw);
+    ntmm_machine_config_t cfg = config ? *config : (ntmm_machine_config_t){ 0 };
+    m->paging = cfg.paging == NTMM_PAGING_NONE ? NTMM_PAGING_X64 : cfg.paging;
+    if (!hw_paging_mode(m->paging)) {
+        host_free(m);
+        return NTMM_STATUS_INVALID_PARAMETER;
+    }
+    ntmm_status_t st = hw_machine_create(&cfg.hw, &m->hw);
     if (st != NTMM_STATUS_SUCCESS) {
+        host_free(m);
+        return st;
+    }
+    st = mm_pfndb_init(&m->pfndb, m->hw, cfg.frames, hw_paging_mode(m->paging)->entry_bytes);
+    if (st != NTMM_STATUS_SUCCESS) {
+        hw_machine_destroy(m->hw);
         host_free(m);
         return st;
     }
@@ -32,6 +47,7 @@ ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_mach
 void ntmm_machine_destroy(ntmm_machine_t *machine)
 {
     if (!machine) return;
+    mm_pfndb_destroy(&machine->pfndb);
     hw_machine_destroy(machine->hw);
     host_free(machine);
 }
@@ -69,7 +85,20 @@ ntmm_status_t ntmm_machine_check(ntmm_machine_t *machine)
 {
     if (!machine) return NTMM_STATUS_INVALID_PARAMETER;
     if (base_bugcheck_halted(&machine->hw->bugcheck)) return NTMM_STATUS_MACHINE_HALTED;
-    return hw_machine_check(machine->hw) ? NTMM_STATUS_SUCCESS : NTMM_STATUS_MACHINE_HALTED;
+    bool ok = hw_machine_check(machine->hw) && mm_pfn_check(&machine->pfndb);
+    return ok ? NTMM_STATUS_SUCCESS : NTMM_STATUS_MACHINE_HALTED;
+}
+
+ntmm_status_t ntmm_memory_stats(ntmm_machine_t *machine, ntmm_memory_stats_t *stats)
+{
+    if (!machine || !stats) return NTMM_STATUS_INVALID_PARAMETER;
+    mm_pfn_stats(&machine->pfndb, stats);
+    return NTMM_STATUS_SUCCESS;
+}
+
+uint64_t ntmm_zero_step(ntmm_machine_t *machine, uint64_t budget)
+{
+    return machine ? mm_zero_step(&machine->pfndb, budget) : 0;
 }
 
 ntmm_status_t ntmm_phys_read(ntmm_machine_t *machine, uint64_t pa, void *buf, size_t len)
