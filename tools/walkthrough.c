@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "hwenv.h"
+#include "mm/pfn.h"
 #include "walkthrough.h"
 
 /* WinDbg's !pte status letters, in its order: C G L D A N T U/K W/R E V. */
@@ -155,6 +156,90 @@ static int walk_mode(FILE *out, ntmm_paging_mode_t mode)
     return rc;
 }
 
+static void show_lists(FILE *out, mm_pfndb_t *db, const char *when)
+{
+    ntmm_memory_stats_t s;
+    mm_pfn_stats(db, &s);
+    fprintf(out, "  %-48s %6" PRIu64 " %6" PRIu64 " %7" PRIu64 " %8" PRIu64 " %6" PRIu64 " %5" PRIu64 "\n", when,
+            s.zeroed, s.free, s.standby, s.modified, s.active, s.bad);
+}
+
+/*
+ * The PFN database at work (RAMMap's view): a process's pages go through the lists as NT
+ * moves them. The "page table" is one frame whose slots stand for the process's PTEs.
+ */
+static int walk_pfn_database(FILE *out)
+{
+    hw_machine_t *m;
+    mm_pfndb_t db;
+    ntmm_hw_config_t cfg = { .ram_bytes = NTMM_MIB(8) };
+    if (hw_machine_create(&cfg, &m) != NTMM_STATUS_SUCCESS) return 1;
+    if (mm_pfndb_init(&db, m, NTMM_FRAMES_NT_LISTS, 8) != NTMM_STATUS_SUCCESS) {
+        hw_machine_destroy(m);
+        return 1;
+    }
+    enum { PAGES = 300 };
+    pfn_t table, page[PAGES];
+    fprintf(out, "== the PFN database: %" PRIu64 " frames of RAM, NT's page lists\n\n", db.ram_frames);
+    fprintf(out, "  %-48s %6s %6s %7s %8s %6s %5s\n", "", "zeroed", "free", "standby", "modified", "active", "bad");
+    show_lists(out, &db, "after boot (fresh RAM reads as zero)");
+    mm_pfn_lock(&db);
+    mm_pfn_allocate(&db, MM_ALLOC_ZEROED, NTMM_USE_PAGE_TABLE, 0, 0, &table);
+    pa_t pt = table << NTMM_PAGE_SHIFT;
+    for (unsigned i = 0; i < PAGES; i++) {
+        pa_t pte = pt + 8u * (i % 512u);
+        mm_pfn_allocate(&db, MM_ALLOC_ZEROED, NTMM_USE_PROCESS_PRIVATE, pte, 0, &page[i]);
+        ntmm_le_store(hw_phys_host(&m->phys, pte), (page[i] << NTMM_PAGE_SHIFT) | HW_PTE_P | HW_PTE_RW, 8);
+        memset(hw_phys_host(&m->phys, page[i] << NTMM_PAGE_SHIFT), 0x42, 64);
+    }
+    mm_pfn_unlock(&db);
+    show_lists(out, &db, "a process demand-zeroes 300 pages");
+    mm_pfn_lock(&db);
+    for (unsigned i = 0; i < 150; i++) { /* the working-set manager trims half: transition PTEs */
+        pa_t pte = pt + 8u * i;
+        ntmm_le_store(hw_phys_host(&m->phys, pte), (page[i] << NTMM_PAGE_SHIFT) | NTMM_BIT(11), 8);
+        if (i % 3 == 0) mm_pfn_set_modified(&db, page[i], true);
+        mm_pfn_remove_share(&db, page[i]);
+    }
+    mm_pfn_unlock(&db);
+    show_lists(out, &db, "150 trimmed: clean -> standby, dirty -> modified");
+    mm_pfn_lock(&db);
+    for (unsigned i = 200; i < PAGES; i++) {
+        mm_pfn_free(&db, page[i]);
+        ntmm_le_store(hw_phys_host(&m->phys, pt + 8u * i), 0, 8);
+    }
+    mm_pfn_unlock(&db);
+    show_lists(out, &db, "100 released (VirtualFree): free list");
+    mm_pfn_lock(&db);
+    mm_pfn_reclaim(&db, page[1]);
+    ntmm_le_store(hw_phys_host(&m->phys, pt + 8u), (page[1] << NTMM_PAGE_SHIFT) | HW_PTE_P | HW_PTE_RW, 8);
+    mm_pfn_unlock(&db);
+    show_lists(out, &db, "a soft fault takes one standby page back");
+    mm_zero_step(&db, 64);
+    show_lists(out, &db, "the zero page thread runs for 64 pages");
+    mm_pfn_lock(&db);
+    for (unsigned i = 0; i < 150; i += 3) mm_pfn_written(&db, page[i]);
+    mm_pfn_unlock(&db);
+    show_lists(out, &db, "the modified page writer writes 50 pages");
+    pfn_t f;
+    mm_pfn_lock(&db);
+    while (mm_pfn_allocate(&db, MM_ALLOC_ANY, NTMM_USE_NONPAGED_POOL, 0, 0, &f) == NTMM_STATUS_SUCCESS) {
+    }
+    mm_pfn_unlock(&db);
+    show_lists(out, &db, "nonpaged pool takes everything (repurposing)");
+    ntmm_memory_stats_t s;
+    mm_pfn_stats(&db, &s);
+    fprintf(out, "\n  RAMMap use counts:");
+    for (int u = 0; u < NTMM_USE_COUNT; u++)
+        if (s.by_use[u]) fprintf(out, "  %s %" PRIu64, ntmm_page_use_name((ntmm_page_use_t)u), s.by_use[u]);
+    fprintf(out, "\n  zeroed by the step %" PRIu64 ", zeroed on demand %" PRIu64 ", standby repurposed %" PRIu64 "\n\n",
+            s.zeroed_by_step, s.zeroed_on_demand, s.repurposed);
+    int rc = mm_pfn_check(&db) ? 0 : 1;
+    mm_pfndb_destroy(&db);
+    hw_machine_destroy(m);
+    return rc;
+}
+
 int ntmm_walkthrough(FILE *out)
 {
     hw_machine_t *m;
@@ -171,5 +256,6 @@ int ntmm_walkthrough(FILE *out)
     int rc = 0;
     const ntmm_paging_mode_t modes[] = { NTMM_PAGING_X86, NTMM_PAGING_PAE, NTMM_PAGING_X64, NTMM_PAGING_X64_LA57 };
     for (size_t i = 0; i < NTMM_ARRAY_SIZE(modes); i++) rc |= walk_mode(out, modes[i]);
+    rc |= walk_pfn_database(out);
     return rc;
 }

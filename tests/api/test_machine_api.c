@@ -163,6 +163,39 @@ static void test_logical_access(void **state)
     ntmm_machine_destroy(m);
 }
 
+/* The memory manager's view of physical memory through the public API, for each allocator. */
+static void test_memory_stats(void **state)
+{
+    (void)state;
+    const ntmm_frame_allocator_t kinds[] = { NTMM_FRAMES_NT_LISTS, NTMM_FRAMES_BITMAP, NTMM_FRAMES_BUDDY };
+    const char *names[] = { "nt-lists", "bitmap", "buddy" };
+    for (size_t k = 0; k < 3; k++) {
+        ntmm_machine_config_t cfg = { .hw = { .ram_bytes = 64u << 20 }, .frames = kinds[k] };
+        ntmm_machine_t *m = NULL;
+        assert_int_equal(ntmm_machine_create(&cfg, &m), NTMM_STATUS_SUCCESS);
+        ntmm_memory_stats_t s;
+        assert_int_equal(ntmm_memory_stats(m, &s), NTMM_STATUS_SUCCESS);
+        assert_string_equal(s.allocator, names[k]);
+        /* 64 MiB less the PC hole (97 frames); page 0 is kept as firmware */
+        assert_int_equal(s.ram_frames, (64u << 8) - 97u);
+        assert_int_equal(s.zeroed, s.ram_frames - 1);
+        assert_int_equal(s.by_use[NTMM_USE_FIRMWARE], 1);
+        assert_int_equal(s.by_use[NTMM_USE_UNUSED], s.ram_frames - 1);
+        assert_int_equal(s.largest_free_run, (64u << 8) - 256u); /* from 1 MiB to the end */
+        assert_int_equal(ntmm_zero_step(m, 100), 0);               /* nothing dirty yet */
+        assert_int_equal(ntmm_machine_check(m), NTMM_STATUS_SUCCESS);
+        assert_string_equal(ntmm_page_use_name(NTMM_USE_PROCESS_PRIVATE), "Process Private");
+        ntmm_machine_destroy(m);
+    }
+    ntmm_machine_config_t bad = { .frames = (ntmm_frame_allocator_t)9 };
+    ntmm_machine_t *m = NULL;
+    assert_int_equal(ntmm_machine_create(&bad, &m), NTMM_STATUS_INVALID_PARAMETER);
+    assert_null(m);
+    ntmm_machine_config_t bad_mode = { .paging = (ntmm_paging_mode_t)7 };
+    assert_int_equal(ntmm_machine_create(&bad_mode, &m), NTMM_STATUS_INVALID_PARAMETER);
+    assert_int_equal(ntmm_memory_stats(NULL, NULL), NTMM_STATUS_INVALID_PARAMETER);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_two_machines),
         cmocka_unit_test(test_logical_access),
+        cmocka_unit_test(test_memory_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
