@@ -36,6 +36,7 @@ bench:
 	$(CMAKE) -S . -B build/bench-nostats -DCMAKE_BUILD_TYPE=Release -DNTMM_TESTS=OFF -DNTMM_STATS=OFF >/dev/null
 	$(CMAKE) --build build/bench-nostats -j $(JOBS) --target bench_mmu
 	./build/release/bench/bench_mmu
+	./build/release/bench/bench_pfn
 	./build/bench-nostats/bench/bench_mmu
 
 clang:

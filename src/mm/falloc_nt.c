@@ -19,17 +19,17 @@ static void ntl_destroy(mm_pfndb_t *db) { (void)db; }
 static void ntl_give(mm_pfndb_t *db, pfn_t pfn, bool zeroed)
 {
     mm_pfn_set_free_location(&db->pfn[pfn], zeroed);
-    base_ilist_insert_tail(&db->lists[zeroed ? MM_ZEROED : MM_FREE], &db->shape, (uint32_t)pfn);
+    base_ilist_insert_tail(&db->lists[zeroed ? MM_ZEROED : MM_FREE], MM_PFN_SHAPE(db), (uint32_t)pfn);
 }
 
 static pfn_t ntl_take(mm_pfndb_t *db, bool want_zeroed, bool *zeroed)
 {
     base_ilist_t *first = &db->lists[want_zeroed ? MM_ZEROED : MM_FREE];
     base_ilist_t *second = &db->lists[want_zeroed ? MM_FREE : MM_ZEROED];
-    uint32_t pfn = base_ilist_remove_head(first, &db->shape);
+    uint32_t pfn = base_ilist_remove_head(first, MM_PFN_SHAPE(db));
     *zeroed = want_zeroed;
     if (pfn == BASE_ILIST_END) {
-        pfn = base_ilist_remove_head(second, &db->shape);
+        pfn = base_ilist_remove_head(second, MM_PFN_SHAPE(db));
         *zeroed = !want_zeroed;
     }
     return pfn == BASE_ILIST_END ? MM_NO_PFN : pfn;
@@ -37,7 +37,7 @@ static pfn_t ntl_take(mm_pfndb_t *db, bool want_zeroed, bool *zeroed)
 
 static void ntl_take_frame(mm_pfndb_t *db, pfn_t pfn)
 {
-    base_ilist_unlink(&db->lists[db->pfn[pfn].location], &db->shape, (uint32_t)pfn);
+    base_ilist_unlink(&db->lists[db->pfn[pfn].location], MM_PFN_SHAPE(db), (uint32_t)pfn);
 }
 
 static bool ntl_is_free(const mm_pfn_t *e) { return e->location == MM_ZEROED || e->location == MM_FREE; }
@@ -54,7 +54,7 @@ static size_t ntl_take_dirty(mm_pfndb_t *db, pfn_t *out, size_t max)
 {
     size_t n = 0;
     uint32_t pfn;
-    while (n < max && (pfn = base_ilist_remove_head(&db->lists[MM_FREE], &db->shape)) != BASE_ILIST_END)
+    while (n < max && (pfn = base_ilist_remove_head(&db->lists[MM_FREE], MM_PFN_SHAPE(db))) != BASE_ILIST_END)
         out[n++] = pfn;
     return n;
 }

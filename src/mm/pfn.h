@@ -172,6 +172,22 @@ static inline void mm_pfn_unlock(mm_pfndb_t *db) { host_mutex_unlock(db->lock); 
 
 static inline mm_pfn_t *mm_pfn_entry(const mm_pfndb_t *db, pfn_t pfn) { return &db->pfn[pfn]; }
 
+/* The list shape with its stride and offsets as constants, so list operations compile to
+ * shifts and adds (db->shape holds the same values for code that needs a pointer). */
+#define MM_PFN_SHAPE(db) \
+    (&(const base_ilist_shape_t){ (db)->pfn, sizeof(mm_pfn_t), offsetof(mm_pfn_t, u1), offsetof(mm_pfn_t, u2) })
+
+/* Starts loading a frame's entry: batch callers (trimming, teardown) prefetch a few ahead. */
+static inline void mm_pfn_prefetch(const mm_pfndb_t *db, pfn_t pfn)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(&db->pfn[pfn], 1);
+#else
+    (void)db;
+    (void)pfn;
+#endif
+}
+
 /* State-specific views of the overlaid fields. */
 static inline uint32_t mm_pfn_share(const mm_pfn_t *e) { return e->u1; }
 static inline uint32_t mm_pfn_flink(const mm_pfn_t *e) { return e->u1; }

@@ -53,7 +53,7 @@ static void pfn_insert(mm_pfndb_t *db, pfn_t pfn, mm_page_location_t loc)
         return;
     }
     e->location = (uint8_t)loc;
-    base_ilist_insert_tail(&db->lists[loc], &db->shape, (uint32_t)pfn);
+    base_ilist_insert_tail(&db->lists[loc], MM_PFN_SHAPE(db), (uint32_t)pfn);
 }
 
 /* Takes a frame off whatever list or allocator holds it; it is then on none. */
@@ -61,7 +61,7 @@ static void pfn_unlink(mm_pfndb_t *db, pfn_t pfn)
 {
     mm_pfn_t *e = &db->pfn[pfn];
     if (e->location == MM_ZEROED || e->location == MM_FREE) db->falloc->take_frame(db, pfn);
-    else base_ilist_unlink(&db->lists[e->location], &db->shape, (uint32_t)pfn);
+    else base_ilist_unlink(&db->lists[e->location], MM_PFN_SHAPE(db), (uint32_t)pfn);
 }
 
 /*
@@ -110,7 +110,7 @@ ntmm_status_t mm_pfn_allocate(mm_pfndb_t *db, mm_alloc_kind_t kind, mm_page_use_
     bool zeroed = false;
     pfn_t pfn = db->falloc->take(db, kind == MM_ALLOC_ZEROED, &zeroed);
     if (pfn == MM_NO_PFN) {
-        pfn = base_ilist_remove_head(&db->lists[MM_STANDBY], &db->shape);
+        pfn = base_ilist_remove_head(&db->lists[MM_STANDBY], MM_PFN_SHAPE(db));
         if (pfn == MM_NO_PFN) return NTMM_STATUS_NO_MEMORY;
         pfn_unhook(db, &db->pfn[pfn]);
         db->repurposed++;
@@ -237,6 +237,12 @@ ntmm_status_t mm_pfn_free(mm_pfndb_t *db, pfn_t pfn)
     ntmm_status_t st = pfn_active(db, pfn, &e);
     if (st != NTMM_STATUS_SUCCESS) return st;
     if (e->u1 == 0) return pfn_corrupt(db, PFN_CORRUPT_ENTRY, pfn, e->location, e->reference_count);
+    if (NTMM_LIKELY(e->u1 == 1 && e->reference_count == 1 && !(e->flags & MM_PFN_REMOVAL_REQUESTED))) {
+        /* the common case, one mapping and no pin: what the general path below ends in */
+        e->u1 = 0;
+        pfn_insert(db, pfn, MM_FREE);
+        return NTMM_STATUS_SUCCESS;
+    }
     e->flags |= MM_PFN_DELETED;
     return mm_pfn_remove_share(db, pfn);
 }
