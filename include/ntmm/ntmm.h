@@ -5,6 +5,8 @@
 #include <ntmm/ntmm_bugcheck.h>
 #include <ntmm/ntmm_hw.h>
 #include <ntmm/ntmm_machine.h>
+#include <ntmm/ntmm_process.h>
+#include <ntmm/ntmm_vm.h>
 #include <ntmm/ntmm_status.h>
 
 #endif /* NTMM_H */

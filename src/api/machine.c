@@ -9,13 +9,7 @@
 #include "hw/access.h"
 #include "hw/machine.h"
 #include "hw/seg.h"
-#include "mm/pfn.h"
-
-struct ntmm_machine {
-    hw_machine_t *hw;
-    mm_pfndb_t pfndb;              /* the PFN database and page lists */
-    ntmm_paging_mode_t paging;     /* the memory manager's paging mode */
-};
+#include "api/api.h"
 
 ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_machine_t **machine)
 {
@@ -35,6 +29,10 @@ ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_mach
         return st;
     }
     st = mm_pfndb_init(&m->pfndb, m->hw, cfg.frames, hw_paging_mode(m->paging)->entry_bytes);
+    if (st == NTMM_STATUS_SUCCESS && !(m->vm_lock = host_mutex_create())) {
+        mm_pfndb_destroy(&m->pfndb);
+        st = NTMM_STATUS_NO_MEMORY;
+    }
     if (st != NTMM_STATUS_SUCCESS) {
         hw_machine_destroy(m->hw);
         host_free(m);
@@ -47,6 +45,8 @@ ntmm_status_t ntmm_machine_create(const ntmm_machine_config_t *config, ntmm_mach
 void ntmm_machine_destroy(ntmm_machine_t *machine)
 {
     if (!machine) return;
+    api_vm_destroy(machine);
+    host_mutex_destroy(machine->vm_lock);
     mm_pfndb_destroy(&machine->pfndb);
     hw_machine_destroy(machine->hw);
     host_free(machine);
@@ -85,7 +85,8 @@ ntmm_status_t ntmm_machine_check(ntmm_machine_t *machine)
 {
     if (!machine) return NTMM_STATUS_INVALID_PARAMETER;
     if (base_bugcheck_halted(&machine->hw->bugcheck)) return NTMM_STATUS_MACHINE_HALTED;
-    bool ok = hw_machine_check(machine->hw) && mm_pfn_check(&machine->pfndb);
+    bool ok = hw_machine_check(machine->hw) && mm_pfn_check(&machine->pfndb) &&
+              (!machine->sys || mm_system_space_check(machine->sys));
     return ok ? NTMM_STATUS_SUCCESS : NTMM_STATUS_MACHINE_HALTED;
 }
 

@@ -54,6 +54,10 @@ static ntmm_status_t fault_transition(mm_process_t *p, const mm_vm_page_t *pg)
     pfn_t pfn = mm_pte_frame(&p->vm->fmt, pg->pte);
     mm_pfn_lock(p->vm->db);
     ntmm_status_t st = mm_pfn_reclaim(p->vm->db, pfn);
+    if (st == NTMM_STATUS_SUCCESS) { /* the PTE's protection is the current one (a guard may have gone) */
+        mm_pfn_t *e = mm_pfn_entry(p->vm->db, pfn);
+        e->original_pte = mm_pte_sw_set_protection(e->original_pte, pg->prot);
+    }
     mm_pfn_unlock(p->vm->db);
     if (st != NTMM_STATUS_SUCCESS) return st;
     mm_ptm_write(p->as, pg->pte_pa, mm_pte_make_valid(&p->vm->fmt, pfn, pg->prot, true));

@@ -209,10 +209,15 @@ ntmm_status_t mm_vad_insert(mm_vad_tree_t *t, mm_vad_t *vad)
                             : where.side == BASE_AVL_LEFT ? where.parent
                                                           : base_avl_next(where.parent);
     if (succ && VAD(succ)->start_vpn <= vad->end_vpn) return NTMM_STATUS_CONFLICTING_ADDRESSES;
-    vad->gap_ = vad->max_gap_ = 0;
+    /* Both gaps change: vad's own, and its successor's (vad is its new predecessor). The
+     * successor is an ancestor of the new leaf (the parent, or the ancestor the search last
+     * turned left at), so the summary pass of the insert covers both. */
+    base_avl_node_t *pred = !where.parent ? NULL
+                            : where.side == BASE_AVL_RIGHT ? where.parent
+                                                           : base_avl_prev(where.parent);
+    vad->gap_ = vad->max_gap_ = usable(pred ? VAD(pred)->end_vpn + 1u : t->lowest_vpn, vad->start_vpn);
+    if (succ) VAD(succ)->gap_ = usable(vad->end_vpn + 1u, VAD(succ)->start_vpn);
     base_avl_insert_at(&t->avl, &vad->node, where);
-    refresh(t, vad);
-    if (succ) refresh(t, VAD(succ));
     hint_set(t, vad);
     return NTMM_STATUS_SUCCESS;
 }

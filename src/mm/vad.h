@@ -14,7 +14,7 @@
  *            ^start  end^                 ^ B and C touch: adjacent VADs are
  *                                           separate allocations, never merged
  *
- * Placement rules (Windows' own, see docs and windows-semantics.md VA-013/VA-014, VF-012):
+ * Placement rules (Windows' own: windows-semantics.md VA-013, VA-014, VF-012):
  *   - a new reservation starts on the allocation granularity (64 KiB = 16 pages) and ends
  *     on a page, so the rest of the last granule stays free but cannot start a new
  *     reservation; the free-range search measures gaps in pages and starts them on the
