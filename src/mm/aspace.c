@@ -387,7 +387,7 @@ static bool check_table(check_t *c, pa_t table, unsigned level, va_t base, pa_t 
         hw_pte_t v = mm_ptm_read(as, epa);
         valid += (v & HW_PTE_P) != 0;
         used += v != 0;
-        if (level == 1 || v == 0) continue;
+        if (level == 1) continue;
         va_t va = base + (uint64_t)i * size;
         if (m->canonical) {
             unsigned sh = 64u - m->va_bits;
@@ -409,6 +409,7 @@ static bool check_table(check_t *c, pa_t table, unsigned level, va_t base, pa_t 
             if ((v ^ mv) & ~(HW_PTE_A | HW_PTE_D)) return check_fail(c, MM_BUGCHECK_PTE_CORRUPT, epa, v, mv);
             continue;
         }
+        if (v == 0) continue;
         if (!(v & HW_PTE_P)) return check_fail(c, MM_BUGCHECK_PTE_CORRUPT, epa, v, 0);
         if (mm_ptm_is_large(as, v, level)) continue;
         pa_t child = mm_ptm_entry_pa(as, v);

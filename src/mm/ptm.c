@@ -168,8 +168,11 @@ ntmm_status_t mm_ptm_new_table(mm_aspace_t *owner, pa_t parent_pa, int self_inde
         pfn_t high = pfn;
         st = mm_pfn_allocate_contiguous(db, 1, 1, highest, NTMM_USE_PAGE_TABLE, true, &pfn);
         if (st == NTMM_STATUS_SUCCESS) {
+            /* contiguous frames come pinned (share 0, reference 1): become a mapped frame
+             * instead (share 1, reference 1: the mapping's) */
             mm_pfn_entry(db, pfn)->pte_pa = self_index < 0 ? parent_pa : 0;
             st = mm_pfn_add_share(db, pfn);
+            if (st == NTMM_STATUS_SUCCESS) st = mm_pfn_remove_ref(db, pfn);
         }
         ntmm_status_t st2 = mm_pfn_free(db, high);
         if (st == NTMM_STATUS_SUCCESS) st = st2;

@@ -145,8 +145,10 @@ typedef ntmm_status_t (*mm_ptm_visit_t)(void *ctx, mm_aspace_t *as, va_t va, pa_
  * Visits the entries of [start, end) in address order (end 0: the top of the address space),
  * one table at a time (no walk from the root per page). Without MM_PTM_WALK_CREATE, slots
  * under missing tables are skipped (or reported once, with MM_PTM_WALK_HOLES). With it,
- * missing tables are created (NTMM_STATUS_NO_MEMORY stops the walk). A range is user or system
- * space, not both. Lock for the range held; takes the PFN lock to create tables.
+ * missing tables are created (NTMM_STATUS_NO_MEMORY stops the walk; CREATE over the self-map
+ * window is NTMM_STATUS_INVALID_PARAMETER). The self-map entries are never followed: the window
+ * has no slots of its own. A range is user or system space, not both. Lock for the range held;
+ * takes the PFN lock to create tables.
  */
 ntmm_status_t mm_ptm_walk(mm_aspace_t *as, va_t start, va_t end, unsigned flags, mm_ptm_visit_t visit, void *ctx);
 
