@@ -37,6 +37,7 @@ bench:
 	$(CMAKE) --build build/bench-nostats -j $(JOBS) --target bench_mmu
 	./build/release/bench/bench_mmu
 	./build/release/bench/bench_pfn
+	./build/release/bench/bench_vm
 	./build/bench-nostats/bench/bench_mmu
 
 clang:
