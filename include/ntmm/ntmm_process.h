@@ -59,6 +59,50 @@ ntmm_status_t ntmm_nt_query_virtual_memory(ntmm_process_t *process, uint64_t add
                                            ntmm_memory_basic_information_t *info);
 
 /*
+ * NtGetWriteWatch: the pages of [base, base + size) of a MEM_WRITE_WATCH allocation written
+ * since the last reset, up to *count of them into addresses[]; *count gets the number stored,
+ * *granularity the page size. flags: 0 or NTMM_WRITE_WATCH_FLAG_RESET (reset what was
+ * reported). STATUS_INVALID_PARAMETER for bad flags, size 0, *count 0, or a range not inside
+ * one write-watch allocation; STATUS_ACCESS_VIOLATION for a NULL count or granularity, or NULL
+ * addresses with *count > 0 (the probes).
+ */
+ntmm_status_t ntmm_nt_get_write_watch(ntmm_process_t *process, uint32_t flags, uint64_t base, uint64_t size,
+                                      uint64_t *addresses, uint64_t *count, uint32_t *granularity);
+
+/* NtResetWriteWatch: forgets the writes to [base, base + size); statuses as above. */
+ntmm_status_t ntmm_nt_reset_write_watch(ntmm_process_t *process, uint64_t base, uint64_t size);
+
+#define NTMM_MAP_PROCESS 1u /* NtLockVirtualMemory MapType: lock in the working set */
+#define NTMM_MAP_SYSTEM  2u /* lock in physical memory (needs SeLockMemoryPrivilege: refused) */
+
+/*
+ * NtLockVirtualMemory(MAP_PROCESS): faults every page of the range in and pins it until it is
+ * unlocked, decommitted or released. *base and *size in/out (rounded to pages). Fails, locking
+ * nothing, with STATUS_ACCESS_VIOLATION on a free, reserved or NOACCESS page and
+ * STATUS_GUARD_PAGE_VIOLATION on a guard page (whose guard it clears, GP-004).
+ * STATUS_PRIVILEGE_NOT_HELD for MAP_SYSTEM, STATUS_INVALID_PARAMETER for other map types.
+ */
+ntmm_status_t ntmm_nt_lock_virtual_memory(ntmm_process_t *process, uint64_t *base, uint64_t *size,
+                                          uint32_t map_type);
+
+/* NtUnlockVirtualMemory: STATUS_NOT_LOCKED (nothing changes) unless every page is locked. */
+ntmm_status_t ntmm_nt_unlock_virtual_memory(ntmm_process_t *process, uint64_t *base, uint64_t *size,
+                                            uint32_t map_type);
+
+/*
+ * NtReadVirtualMemory / NtWriteVirtualMemory: the kernel copies size bytes between the
+ * process's memory at address and buffer (no CPU involved; demand-zero and soft faults are
+ * resolved, written pages are marked for write watch). STATUS_PARTIAL_COPY when a free,
+ * reserved, NOACCESS or guard page (or, writing, a read-only one) stops the copy, even at 0
+ * bytes; *done (may be NULL) gets the bytes copied. STATUS_ACCESS_VIOLATION for a range
+ * outside the user space or a NULL buffer with size > 0.
+ */
+ntmm_status_t ntmm_nt_read_virtual_memory(ntmm_process_t *process, uint64_t address, void *buffer, size_t size,
+                                          size_t *done);
+ntmm_status_t ntmm_nt_write_virtual_memory(ntmm_process_t *process, uint64_t address, const void *buffer,
+                                           size_t size, size_t *done);
+
+/*
  * A thread of the process reads, writes or executes len bytes at address on CPU `cpu` in user
  * mode (CPL 3) or kernel mode (CPL 0): the CPU gets the process's address space, page faults
  * are resolved (demand-zero, soft faults), and an access the memory manager refuses returns

@@ -115,6 +115,62 @@ ntmm_status_t ntmm_nt_query_virtual_memory(ntmm_process_t *process, uint64_t add
     return mm_vm_query(process->mm, address, info);
 }
 
+ntmm_status_t ntmm_nt_get_write_watch(ntmm_process_t *process, uint32_t flags, uint64_t base, uint64_t size,
+                                      uint64_t *addresses, uint64_t *count, uint32_t *granularity)
+{
+    ntmm_status_t st = api_process(process);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if (!count || !granularity || (*count && !addresses)) return NTMM_STATUS_ACCESS_VIOLATION;
+    return mm_vm_get_write_watch(process->mm, flags, base, size, addresses, count, granularity);
+}
+
+ntmm_status_t ntmm_nt_reset_write_watch(ntmm_process_t *process, uint64_t base, uint64_t size)
+{
+    ntmm_status_t st = api_process(process);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    return mm_vm_reset_write_watch(process->mm, base, size);
+}
+
+ntmm_status_t ntmm_nt_lock_virtual_memory(ntmm_process_t *process, uint64_t *base, uint64_t *size,
+                                          uint32_t map_type)
+{
+    ntmm_status_t st = api_process(process);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if (!base || !size) return NTMM_STATUS_ACCESS_VIOLATION;
+    return mm_vm_lock(process->mm, base, size, map_type);
+}
+
+ntmm_status_t ntmm_nt_unlock_virtual_memory(ntmm_process_t *process, uint64_t *base, uint64_t *size,
+                                            uint32_t map_type)
+{
+    ntmm_status_t st = api_process(process);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if (!base || !size) return NTMM_STATUS_ACCESS_VIOLATION;
+    return mm_vm_unlock(process->mm, base, size, map_type);
+}
+
+ntmm_status_t ntmm_nt_read_virtual_memory(ntmm_process_t *process, uint64_t address, void *buffer, size_t size,
+                                          size_t *done)
+{
+    size_t local;
+    if (done) *done = 0;
+    ntmm_status_t st = api_process(process);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if (!buffer && size) return NTMM_STATUS_ACCESS_VIOLATION; /* the caller's buffer (RW-008) */
+    return mm_vm_read(process->mm, address, buffer, size, done ? done : &local);
+}
+
+ntmm_status_t ntmm_nt_write_virtual_memory(ntmm_process_t *process, uint64_t address, const void *buffer,
+                                           size_t size, size_t *done)
+{
+    size_t local;
+    if (done) *done = 0;
+    ntmm_status_t st = api_process(process);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    if (!buffer && size) return NTMM_STATUS_ACCESS_VIOLATION;
+    return mm_vm_write(process->mm, address, buffer, size, done ? done : &local);
+}
+
 ntmm_status_t ntmm_process_access(ntmm_process_t *process, unsigned cpu, int user_mode, uint64_t address,
                                   void *buf, size_t len, ntmm_access_t access, size_t *done,
                                   ntmm_exception_record_t *record)

@@ -4,7 +4,9 @@
  *
  *   mm_fault(va, access)
  *     system space from user mode, or no VAD ........ access violation
- *     PTE valid ........................................ fault_on_valid: spurious (the TLB was
+ *     PTE valid ........................................ fault_on_valid: the first write to a
+ *                                                        watched page (write watch: set its
+ *                                                        bit and R/W), spurious (the TLB was
  *                                                        stale) or a protection violation
  *     page not committed ............................... access violation
  *     committed, protection denies the access .......... access violation
@@ -22,12 +24,19 @@
 #include "base/bugcheck.h"
 #include "hw/access.h"
 
-/* A stale TLB entry made the CPU fault on a PTE that now allows the access (NT: the
- * "spurious fault" path of MmAccessFault); otherwise the access violates the protection. */
-static ntmm_status_t fault_on_valid(mm_process_t *p, va_t va, ntmm_access_t access, const mm_vm_page_t *pg)
+/* A write the protection allows to a watched page whose PTE has R/W = 0 is the page's first
+ * write since the last reset: recorded and made writable (mm_vm_watch_mark). Otherwise a stale
+ * TLB entry made the CPU fault on a PTE that now allows the access (NT: the "spurious fault"
+ * path of MmAccessFault), or the access violates the protection. */
+static ntmm_status_t fault_on_valid(mm_process_t *p, const mm_vad_t *vad, va_t va, ntmm_access_t access,
+                                    const mm_vm_page_t *pg)
 {
-    if (mm_protect_check_access(pg->prot, access) == MM_ACCESS_ALLOWED &&
-        (access != NTMM_ACCESS_WRITE || (pg->pte & HW_PTE_RW))) {
+    if (mm_protect_check_access(pg->prot, access) != MM_ACCESS_ALLOWED) return NTMM_STATUS_ACCESS_VIOLATION;
+    if (access == NTMM_ACCESS_WRITE && !(pg->pte & HW_PTE_RW) && (vad->flags & MM_VAD_WRITE_WATCH)) {
+        mm_vm_watch_mark(p, vad, va); /* the first write since the last reset (NT: MiCaptureWriteWatchDirtyBit) */
+        return NTMM_STATUS_SUCCESS;
+    }
+    if (access != NTMM_ACCESS_WRITE || (pg->pte & HW_PTE_RW)) {
         mm_vm_flush_va(p, va);
         return NTMM_STATUS_SUCCESS;
     }
@@ -49,7 +58,7 @@ static ntmm_status_t fault_guard(mm_process_t *p, va_t va, const mm_vm_page_t *p
 }
 
 /* Takes a frame that left the working set back, without I/O: a soft fault (NT: MiResolveTransitionFault). */
-static ntmm_status_t fault_transition(mm_process_t *p, const mm_vm_page_t *pg)
+static ntmm_status_t fault_transition(mm_process_t *p, const mm_vad_t *vad, va_t va, const mm_vm_page_t *pg)
 {
     pfn_t pfn = mm_pte_frame(&p->vm->fmt, pg->pte);
     mm_pfn_lock(p->vm->db);
@@ -60,14 +69,14 @@ static ntmm_status_t fault_transition(mm_process_t *p, const mm_vm_page_t *pg)
     }
     mm_pfn_unlock(p->vm->db);
     if (st != NTMM_STATUS_SUCCESS) return st;
-    mm_ptm_write(p->as, pg->pte_pa, mm_pte_make_valid(&p->vm->fmt, pfn, pg->prot, true));
+    mm_ptm_write(p->as, pg->pte_pa, mm_vm_valid_pte(p, vad, va, pfn, pg->prot));
     p->private_pages++;
     p->counts.transition++;
     return NTMM_STATUS_SUCCESS;
 }
 
 /* A zeroed frame for a committed page never touched (NT: MiResolveDemandZeroFault). */
-static ntmm_status_t fault_demand_zero(mm_process_t *p, va_t va, const mm_vm_page_t *pg)
+static ntmm_status_t fault_demand_zero(mm_process_t *p, const mm_vad_t *vad, va_t va, const mm_vm_page_t *pg)
 {
     pa_t slot;
     ntmm_status_t st = mm_ptm_ensure(p->as, va, 1, &slot);
@@ -81,13 +90,21 @@ static ntmm_status_t fault_demand_zero(mm_process_t *p, va_t va, const mm_vm_pag
     mm_pfn_lock(p->vm->db);
     mm_pfn_set_modified(p->vm->db, pfn, true); /* private pages have no copy elsewhere: always dirty */
     mm_pfn_unlock(p->vm->db);
-    mm_ptm_write(p->as, slot, mm_pte_make_valid(&p->vm->fmt, pfn, pg->prot, true));
+    mm_ptm_write(p->as, slot, mm_vm_valid_pte(p, vad, va, pfn, pg->prot));
     p->private_pages++;
     p->counts.demand_zero++;
     return NTMM_STATUS_SUCCESS;
 }
 
 ntmm_status_t mm_fault(mm_process_t *p, va_t va, ntmm_access_t access, bool user)
+{
+    mm_aspace_lock(p->as);
+    ntmm_status_t st = mm_fault_locked(p, va, access, user);
+    mm_aspace_unlock(p->as);
+    return st;
+}
+
+ntmm_status_t mm_fault_locked(mm_process_t *p, va_t va, ntmm_access_t access, bool user)
 {
     const mm_layout_t *l = p->as->layout;
     (void)user;
@@ -96,29 +113,28 @@ ntmm_status_t mm_fault(mm_process_t *p, va_t va, ntmm_access_t access, bool user
         p->counts.access_violations++;
         return NTMM_STATUS_ACCESS_VIOLATION;
     }
-    mm_aspace_lock(p->as);
     ntmm_status_t st = NTMM_STATUS_ACCESS_VIOLATION;
     mm_vad_t *vad = mm_vad_find(&p->vads, va >> NTMM_PAGE_SHIFT);
     if (vad) {
         mm_vm_page_t pg;
         mm_vm_page_state(p, vad, va, &pg);
         if (pg.kind == MM_PTE_KIND_VALID) {
-            st = fault_on_valid(p, va, access, &pg);
+            st = fault_on_valid(p, vad, va, access, &pg);
         } else if (pg.committed) {
             switch (mm_protect_check_access(pg.prot, access)) {
             case MM_ACCESS_GUARD: st = fault_guard(p, va, &pg); break;
             case MM_ACCESS_ALLOWED:
             case MM_ACCESS_COPY_ON_WRITE:
-                if (pg.kind == MM_PTE_KIND_ZERO || pg.kind == MM_PTE_KIND_DEMAND_ZERO) st = fault_demand_zero(p, va, &pg);
-                else if (pg.kind == MM_PTE_KIND_TRANSITION) st = fault_transition(p, &pg);
+                if (pg.kind == MM_PTE_KIND_ZERO || pg.kind == MM_PTE_KIND_DEMAND_ZERO) st = fault_demand_zero(p, vad, va, &pg);
+                else if (pg.kind == MM_PTE_KIND_TRANSITION) st = fault_transition(p, vad, va, &pg);
                 else st = NTMM_STATUS_IN_PAGE_ERROR; /* page-file/prototype: the paging and sections issues */
+                if (st == NTMM_STATUS_SUCCESS && access == NTMM_ACCESS_WRITE) mm_vm_watch_mark(p, vad, va);
                 break;
             case MM_ACCESS_DENIED: st = NTMM_STATUS_ACCESS_VIOLATION; break;
             }
         }
     }
     if (st == NTMM_STATUS_ACCESS_VIOLATION) p->counts.access_violations++;
-    mm_aspace_unlock(p->as);
     return st;
 }
 

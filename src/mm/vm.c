@@ -3,7 +3,11 @@
  * protect and query (NtAllocateVirtualMemory, NtFreeVirtualMemory, NtProtectVirtualMemory,
  * NtQueryVirtualMemory; MiQueryAddressState, MiGetPageProtection, MiDecommitPages,
  * MiDeleteVirtualAddresses, MiSetProtectionOnSection's private-memory part), processes'
- * creation and teardown, and commit accounting. The fault handler is in fault.c.
+ * creation and teardown, and commit accounting; write watch (NtGetWriteWatch,
+ * NtResetWriteWatch; MiCaptureWriteWatchDirtyBit), locking (NtLockVirtualMemory,
+ * NtUnlockVirtualMemory; MiLockVirtualMemory) and the kernel's copies between address spaces
+ * (NtReadVirtualMemory, NtWriteVirtualMemory; MmCopyVirtualMemory). The fault handler is in
+ * fault.c.
  *
  * The validation order of each service follows NT's, because it decides which status a call
  * with several bad arguments gets.
@@ -46,6 +50,76 @@ static void vm_uncharge(mm_process_t *p, uint64_t n)
 {
     __atomic_sub_fetch(&p->vm->commit_total, n, __ATOMIC_RELAXED);
     p->commit_charge -= n;
+}
+
+/* ---- VAD extensions (write watch, locked pages) ------------------------------------------------ */
+
+/* A new extension for pages [base_vpn, base_vpn + pages); NULL if the host refuses memory. */
+static mm_vm_vadx_t *vadx_new(vpn_t base_vpn, uint64_t pages)
+{
+    mm_vm_vadx_t *x = host_calloc(1, sizeof *x);
+    if (!x) return NULL;
+    x->base_vpn = base_vpn;
+    if (!base_bitmap_create(&x->watch, pages) || !base_bitmap_create(&x->locked, pages)) {
+        base_bitmap_destroy(&x->watch);
+        host_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static void vadx_free(mm_vm_vadx_t *x)
+{
+    if (!x) return;
+    base_bitmap_destroy(&x->watch);
+    base_bitmap_destroy(&x->locked);
+    host_free(x);
+}
+
+/* vad's extension, created (covering the whole VAD) if it has none. NULL: no memory. */
+static mm_vm_vadx_t *vadx_get(mm_vad_t *vad)
+{
+    mm_vm_vadx_t *x = mm_vm_vadx(vad);
+    if (!x && vad->kind == MM_VAD_PRIVATE) {
+        x = vadx_new(vad->start_vpn, mm_vad_pages(vad));
+        vad->owner = x;
+    }
+    return x;
+}
+
+static inline uint64_t vadx_bit(const mm_vm_vadx_t *x, vpn_t v) { return v - x->base_vpn; }
+
+bool mm_vm_page_locked(const mm_vad_t *vad, va_t va)
+{
+    const mm_vm_vadx_t *x = mm_vm_vadx(vad);
+    return x && base_bitmap_test(&x->locked, vadx_bit(x, va >> NTMM_PAGE_SHIFT));
+}
+
+/* True if va of vad is watched and not written since the last reset. */
+static bool vm_watch_pending(const mm_vad_t *vad, va_t va)
+{
+    const mm_vm_vadx_t *x = mm_vm_vadx(vad);
+    return (vad->flags & MM_VAD_WRITE_WATCH) && x && !base_bitmap_test(&x->watch, vadx_bit(x, va >> NTMM_PAGE_SHIFT));
+}
+
+uint64_t mm_vm_valid_pte(mm_process_t *p, const mm_vad_t *vad, va_t va, pfn_t pfn, mm_prot_t prot)
+{
+    uint64_t pte = mm_pte_make_valid(&p->vm->fmt, pfn, prot, true);
+    if (vm_watch_pending(vad, va)) pte &= ~(uint64_t)HW_PTE_RW;
+    return pte;
+}
+
+void mm_vm_watch_mark(mm_process_t *p, const mm_vad_t *vad, va_t va)
+{
+    if (!vm_watch_pending(vad, va)) return;
+    mm_vm_vadx_t *x = mm_vm_vadx(vad);
+    base_bitmap_set_bit(&x->watch, vadx_bit(x, va >> NTMM_PAGE_SHIFT));
+    mm_vm_page_t pg;
+    mm_vm_page_state(p, vad, va, &pg);
+    if (pg.kind == MM_PTE_KIND_VALID && mm_protect_is_writable(pg.prot) && !(pg.pte & HW_PTE_RW)) {
+        mm_ptm_write(p->as, pg.pte_pa, pg.pte | HW_PTE_RW);
+        mm_vm_flush_va(p, va);
+    }
 }
 
 /* ---- the state of one page ---------------------------------------------------------------------- */
@@ -151,6 +225,11 @@ static uint64_t vm_decommit_pages(mm_process_t *p, mm_vad_t *vad, vpn_t first, v
 {
     uint64_t was = 0;
     uint64_t decommitted = mm_pte_make_decommitted(&p->vm->fmt);
+    mm_vm_vadx_t *x = mm_vm_vadx(vad);
+    if (x) { /* decommit forgets writes (WW-020) and unlocks */
+        base_bitmap_clear_bits(&x->watch, vadx_bit(x, first), last - first + 1u);
+        base_bitmap_clear_bits(&x->locked, vadx_bit(x, first), last - first + 1u);
+    }
     for (vpn_t v = first; v <= last; v++) {
         va_t va = v << NTMM_PAGE_SHIFT;
         mm_vm_page_t pg;
@@ -182,12 +261,26 @@ static uint64_t vm_decommit_pages(mm_process_t *p, mm_vad_t *vad, vpn_t first, v
 
 static ntmm_status_t vm_release_range_locked(mm_process_t *p, mm_vad_t *vad, vpn_t first, vpn_t last)
 {
-    vm_decommit_pages(p, vad, first, last, true);
+    mm_vm_vadx_t *x = mm_vm_vadx(vad), *tx = NULL;
+    if (x && first > vad->start_vpn && last < vad->end_vpn) {
+        /* the tail of a split gets its own copy of the bits above the released range */
+        tx = vadx_new(last + 1u, vad->end_vpn - last);
+        if (!tx) return NTMM_STATUS_NO_MEMORY;
+        for (vpn_t v = last + 1u; v <= vad->end_vpn; v++) {
+            if (base_bitmap_test(&x->watch, vadx_bit(x, v))) base_bitmap_set_bit(&tx->watch, vadx_bit(tx, v));
+            if (base_bitmap_test(&x->locked, vadx_bit(x, v))) base_bitmap_set_bit(&tx->locked, vadx_bit(tx, v));
+        }
+    }
     mm_vad_t *tail = host_calloc(1, sizeof *tail);
-    if (!tail) return NTMM_STATUS_NO_MEMORY;
+    if (!tail) {
+        vadx_free(tx);
+        return NTMM_STATUS_NO_MEMORY;
+    }
+    vm_decommit_pages(p, vad, first, last, true);
     uint64_t before = vad->commit_charge;
     mm_vad_split_result_t r = mm_vad_split(&p->vads, vad, first, last, tail);
     if (r == MM_VAD_SPLIT_KEPT_BOTH) {
+        tail->owner = tx;
         /* charges move with the pages: count the tail's committed pages */
         uint64_t n = 0;
         for (vpn_t v = tail->start_vpn; v <= tail->end_vpn; v++) {
@@ -200,7 +293,10 @@ static ntmm_status_t vm_release_range_locked(mm_process_t *p, mm_vad_t *vad, vpn
     } else {
         host_free(tail);
     }
-    if (r == MM_VAD_SPLIT_NONE_LEFT) host_free(vad);
+    if (r == MM_VAD_SPLIT_NONE_LEFT) {
+        vadx_free(x);
+        host_free(vad);
+    }
     mm_ptm_free_range(p->as, first << NTMM_PAGE_SHIFT, (last + 1u) << NTMM_PAGE_SHIFT, NULL);
     return NTMM_STATUS_SUCCESS;
 }
@@ -289,9 +385,12 @@ static ntmm_status_t vm_commit_range(mm_process_t *p, mm_vad_t *vad, vpn_t first
                 mm_pfn_remove_share(p->vm->db, pfn);
                 mm_pfn_unlock(p->vm->db);
                 p->private_pages--;
+                /* leaving the working set unlocks a locked page (NT returns STATUS_WAS_UNLOCKED) */
+                mm_vm_vadx_t *x = mm_vm_vadx(vad);
+                if (x) base_bitmap_clear_bit(&x->locked, vadx_bit(x, v));
                 continue;
             }
-            uint64_t valid = mm_pte_make_valid(&p->vm->fmt, mm_pte_frame(&p->vm->fmt, pg.pte), prot, user);
+            uint64_t valid = mm_vm_valid_pte(p, vad, va, mm_pte_frame(&p->vm->fmt, pg.pte), prot); /* WW-011 */
             mm_ptm_write(p->as, pg.pte_pa, valid | (pg.pte & (HW_PTE_A | HW_PTE_D)));
             mm_vm_flush_va(p, va);
             continue;
@@ -374,9 +473,11 @@ ntmm_status_t mm_vm_allocate(mm_process_t *p, va_t *base, uint64_t zero_bits, ui
                          ((type & NTMM_MEM_COMMIT) ? MM_VAD_MEM_COMMIT : 0u);
         mm_vad_init(vad, first, last, MM_VAD_PRIVATE, protect, flags);
         vad->commit_charge = (type & NTMM_MEM_COMMIT) ? pages : 0;
-        st = mm_vad_insert(&p->vads, vad);
+        if ((type & NTMM_MEM_WRITE_WATCH) && !vadx_get(vad)) st = NTMM_STATUS_NO_MEMORY;
+        else st = mm_vad_insert(&p->vads, vad);
         if (st != NTMM_STATUS_SUCCESS) {
             if (type & NTMM_MEM_COMMIT) vm_uncharge(p, pages);
+            vadx_free(mm_vm_vadx(vad));
             host_free(vad);
             goto out;
         }
@@ -493,6 +594,209 @@ ntmm_status_t mm_vm_query(mm_process_t *p, va_t va, ntmm_memory_basic_informatio
     return NTMM_STATUS_SUCCESS;
 }
 
+/* ---- write watch --------------------------------------------------------------------------------- */
+
+/* The write-watch VAD holding [base, base + size) whole, with its page range; NULL if none
+ * (the caller returns STATUS_INVALID_PARAMETER). Address-space lock held. */
+static mm_vad_t *vm_watch_range(mm_process_t *p, va_t base, uint64_t size, vpn_t *first, vpn_t *last)
+{
+    const mm_layout_t *l = p->as->layout;
+    if (size == 0 || base > l->highest_user || size > l->highest_user + 1u - base) return NULL;
+    *first = base >> NTMM_PAGE_SHIFT;
+    *last = (base + size - 1u) >> NTMM_PAGE_SHIFT;
+    mm_vad_t *vad = mm_vad_find(&p->vads, *first);
+    if (!vad || !(vad->flags & MM_VAD_WRITE_WATCH) || !mm_vm_vadx(vad) || *last > vad->end_vpn) return NULL;
+    return vad;
+}
+
+/* Resets pages [first, last] of write-watch VAD vad. Address-space lock held. */
+static void vm_watch_reset(mm_process_t *p, mm_vad_t *vad, vpn_t first, vpn_t last)
+{
+    mm_vm_vadx_t *x = mm_vm_vadx(vad);
+    for (vpn_t v = first; v <= last; v++) {
+        if (!base_bitmap_test(&x->watch, vadx_bit(x, v))) continue;
+        base_bitmap_clear_bit(&x->watch, vadx_bit(x, v));
+        va_t va = v << NTMM_PAGE_SHIFT;
+        mm_vm_page_t pg;
+        mm_vm_page_state(p, vad, va, &pg);
+        if (pg.kind == MM_PTE_KIND_VALID && (pg.pte & HW_PTE_RW)) {
+            mm_ptm_write(p->as, pg.pte_pa, pg.pte & ~(uint64_t)HW_PTE_RW);
+            mm_vm_flush_va(p, va);
+        }
+    }
+}
+
+ntmm_status_t mm_vm_get_write_watch(mm_process_t *p, uint32_t flags, va_t base, uint64_t size, va_t *out,
+                                    uint64_t *count, uint32_t *granularity)
+{
+    if (flags & ~NTMM_WRITE_WATCH_FLAG_RESET) return NTMM_STATUS_INVALID_PARAMETER;
+    if (*count == 0) return NTMM_STATUS_INVALID_PARAMETER;
+    mm_aspace_lock(p->as);
+    vpn_t first, last;
+    mm_vad_t *vad = vm_watch_range(p, base, size, &first, &last);
+    if (!vad) {
+        mm_aspace_unlock(p->as);
+        return NTMM_STATUS_INVALID_PARAMETER;
+    }
+    mm_vm_vadx_t *x = mm_vm_vadx(vad);
+    uint64_t n = 0, max = *count;
+    vpn_t v = first, end = last;
+    for (; v <= last; v++) {
+        if (!base_bitmap_test(&x->watch, vadx_bit(x, v))) continue;
+        out[n++] = v << NTMM_PAGE_SHIFT;
+        if (n == max) {
+            end = v;
+            break;
+        }
+    }
+    if (flags & NTMM_WRITE_WATCH_FLAG_RESET) vm_watch_reset(p, vad, first, end);
+    mm_aspace_unlock(p->as);
+    *count = n;
+    *granularity = NTMM_PAGE_SIZE;
+    return NTMM_STATUS_SUCCESS;
+}
+
+ntmm_status_t mm_vm_reset_write_watch(mm_process_t *p, va_t base, uint64_t size)
+{
+    mm_aspace_lock(p->as);
+    vpn_t first, last;
+    mm_vad_t *vad = vm_watch_range(p, base, size, &first, &last);
+    if (vad) vm_watch_reset(p, vad, first, last);
+    mm_aspace_unlock(p->as);
+    return vad ? NTMM_STATUS_SUCCESS : NTMM_STATUS_INVALID_PARAMETER;
+}
+
+/* ---- locking ------------------------------------------------------------------------------------- */
+
+/* Validates a lock/unlock request and rounds it to pages [*first, *last]. */
+static ntmm_status_t vm_lock_args(mm_process_t *p, va_t base, uint64_t size, uint32_t map_type, vpn_t *first,
+                                  vpn_t *last)
+{
+    const mm_layout_t *l = p->as->layout;
+    if (!(map_type & (MM_MAP_PROCESS | MM_MAP_SYSTEM)) || (map_type & ~(MM_MAP_PROCESS | MM_MAP_SYSTEM)))
+        return NTMM_STATUS_INVALID_PARAMETER;
+    if (map_type & MM_MAP_SYSTEM) return NTMM_STATUS_PRIVILEGE_NOT_HELD; /* SeLockMemoryPrivilege */
+    if (base > l->highest_user) return NTMM_STATUS_INVALID_PARAMETER_2;
+    if (size == 0 || size > l->highest_user + 1u - base) return NTMM_STATUS_INVALID_PARAMETER_3;
+    *first = base >> NTMM_PAGE_SHIFT;
+    *last = (base + size - 1u) >> NTMM_PAGE_SHIFT;
+    return NTMM_STATUS_SUCCESS;
+}
+
+ntmm_status_t mm_vm_lock(mm_process_t *p, va_t *base, uint64_t *size, uint32_t map_type)
+{
+    vpn_t first, last;
+    ntmm_status_t st = vm_lock_args(p, *base, *size, map_type, &first, &last);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    mm_aspace_lock(p->as);
+    /* make every page resident first (a user read, as the probe does); lock only if all are */
+    for (vpn_t v = first; v <= last && st == NTMM_STATUS_SUCCESS; v++) {
+        va_t va = v << NTMM_PAGE_SHIFT;
+        mm_vad_t *vad = mm_vad_find(&p->vads, v);
+        if (!vad) {
+            st = NTMM_STATUS_ACCESS_VIOLATION;
+            break;
+        }
+        if (!vadx_get(vad)) {
+            st = NTMM_STATUS_NO_MEMORY;
+            break;
+        }
+        mm_vm_page_t pg;
+        mm_vm_page_state(p, vad, va, &pg);
+        if (pg.kind != MM_PTE_KIND_VALID) st = mm_fault_locked(p, va, NTMM_ACCESS_READ, true);
+    }
+    for (vpn_t v = first; v <= last && st == NTMM_STATUS_SUCCESS; v++) {
+        mm_vad_t *vad = mm_vad_find(&p->vads, v);
+        mm_vm_vadx_t *x = mm_vm_vadx(vad);
+        base_bitmap_set_bit(&x->locked, vadx_bit(x, v));
+    }
+    mm_aspace_unlock(p->as);
+    if (st == NTMM_STATUS_SUCCESS) {
+        *base = first << NTMM_PAGE_SHIFT;
+        *size = (last - first + 1u) << NTMM_PAGE_SHIFT;
+    }
+    return st;
+}
+
+ntmm_status_t mm_vm_unlock(mm_process_t *p, va_t *base, uint64_t *size, uint32_t map_type)
+{
+    vpn_t first, last;
+    ntmm_status_t st = vm_lock_args(p, *base, *size, map_type, &first, &last);
+    if (st != NTMM_STATUS_SUCCESS) return st;
+    mm_aspace_lock(p->as);
+    for (vpn_t v = first; v <= last; v++) {
+        mm_vad_t *vad = mm_vad_find(&p->vads, v);
+        if (!vad || !mm_vm_page_locked(vad, v << NTMM_PAGE_SHIFT)) {
+            st = NTMM_STATUS_NOT_LOCKED;
+            break;
+        }
+    }
+    for (vpn_t v = first; v <= last && st == NTMM_STATUS_SUCCESS; v++) {
+        mm_vm_vadx_t *x = mm_vm_vadx(mm_vad_find(&p->vads, v));
+        base_bitmap_clear_bit(&x->locked, vadx_bit(x, v));
+    }
+    mm_aspace_unlock(p->as);
+    if (st == NTMM_STATUS_SUCCESS) {
+        *base = first << NTMM_PAGE_SHIFT;
+        *size = (last - first + 1u) << NTMM_PAGE_SHIFT;
+    }
+    return st;
+}
+
+/* ---- copies by the kernel --------------------------------------------------------------------- */
+
+/* The copy of mm_vm_read (rbuf) or mm_vm_write (wbuf). */
+static ntmm_status_t vm_copy(mm_process_t *p, va_t va, uint8_t *rbuf, const uint8_t *wbuf, size_t len, size_t *done)
+{
+    bool write = wbuf != NULL;
+    const mm_layout_t *l = p->as->layout;
+    *done = 0;
+    if (len == 0) return NTMM_STATUS_SUCCESS;
+    if (va > l->highest_user || len > l->highest_user + 1u - va) return NTMM_STATUS_ACCESS_VIOLATION;
+    ntmm_access_t acc = write ? NTMM_ACCESS_WRITE : NTMM_ACCESS_READ;
+    hw_phys_t *phys = &p->vm->db->machine->phys;
+    size_t moved = 0;
+    mm_aspace_lock(p->as);
+    while (moved < len) {
+        va_t cur = va + moved;
+        size_t off = (size_t)(cur & (NTMM_PAGE_SIZE - 1u));
+        size_t n = NTMM_PAGE_SIZE - off;
+        if (n > len - moved) n = len - moved;
+        mm_vad_t *vad = mm_vad_find(&p->vads, cur >> NTMM_PAGE_SHIFT);
+        if (!vad) break;
+        mm_vm_page_t pg;
+        mm_vm_page_state(p, vad, cur, &pg);
+        if (pg.kind != MM_PTE_KIND_VALID) {
+            if (mm_fault_locked(p, cur, acc, true) != NTMM_STATUS_SUCCESS) break;
+            mm_vm_page_state(p, vad, cur, &pg);
+            if (pg.kind != MM_PTE_KIND_VALID) break;
+        }
+        if (mm_protect_check_access(pg.prot, acc) != MM_ACCESS_ALLOWED) break;
+        if (write) mm_vm_watch_mark(p, vad, cur); /* WW-012 */
+        pa_t pa = ((pa_t)mm_pte_frame(&p->vm->fmt, pg.pte) << NTMM_PAGE_SHIFT) + off;
+        ntmm_status_t st = write ? hw_phys_write(phys, pa, wbuf + moved, n) : hw_phys_read(phys, pa, rbuf + moved, n);
+        if (st != NTMM_STATUS_SUCCESS) break;
+        /* what the MMU would have recorded for the access */
+        uint64_t pte = mm_ptm_read(p->as, pg.pte_pa);
+        uint64_t ad = HW_PTE_A | (write ? HW_PTE_D : 0u);
+        if ((pte & ad) != ad) mm_ptm_write(p->as, pg.pte_pa, pte | ad);
+        moved += n;
+    }
+    mm_aspace_unlock(p->as);
+    *done = moved;
+    return moved == len ? NTMM_STATUS_SUCCESS : NTMM_STATUS_PARTIAL_COPY;
+}
+
+ntmm_status_t mm_vm_read(mm_process_t *p, va_t va, void *buf, size_t len, size_t *done)
+{
+    return vm_copy(p, va, buf, NULL, len, done);
+}
+
+ntmm_status_t mm_vm_write(mm_process_t *p, va_t va, const void *buf, size_t len, size_t *done)
+{
+    return vm_copy(p, va, NULL, buf, len, done);
+}
+
 /* ---- validation ---------------------------------------------------------------------------------------- */
 
 bool mm_process_check(mm_process_t *p)
@@ -503,11 +807,25 @@ bool mm_process_check(mm_process_t *p)
     uint64_t charged = 0;
     for (mm_vad_t *vad = mm_vad_first(&p->vads); ok && vad; vad = mm_vad_next(vad)) {
         uint64_t n = 0;
+        const mm_vm_vadx_t *x = mm_vm_vadx(vad);
+        if ((vad->flags & MM_VAD_WRITE_WATCH) && !x) ok = false;
+        if (x && (x->base_vpn > vad->start_vpn || vad->end_vpn - x->base_vpn >= x->watch.bits ||
+                  x->watch.bits != x->locked.bits)) {
+            x = NULL;
+            ok = false;
+        }
         for (vpn_t v = vad->start_vpn; v <= vad->end_vpn; v++) {
             mm_vm_page_t pg;
             mm_vm_page_state(p, vad, v << NTMM_PAGE_SHIFT, &pg);
             n += pg.committed;
             if (pg.kind == MM_PTE_KIND_BAD) ok = false;
+            if (!x) continue;
+            /* written pages are committed, locked ones resident; an unwritten watched page is not writable */
+            bool written = base_bitmap_test(&x->watch, vadx_bit(x, v));
+            if (written && !pg.committed) ok = false;
+            if (base_bitmap_test(&x->locked, vadx_bit(x, v)) && pg.kind != MM_PTE_KIND_VALID) ok = false;
+            if ((vad->flags & MM_VAD_WRITE_WATCH) && !written && pg.kind == MM_PTE_KIND_VALID && (pg.pte & HW_PTE_RW))
+                ok = false;
         }
         if (n != vad->commit_charge) ok = false;
         charged += n;

@@ -28,6 +28,7 @@
 
 #include <ntmm/ntmm_vm.h>
 
+#include "base/bitmap.h"
 #include "mm/aspace.h"
 #include "mm/protect.h"
 #include "mm/pte_sw.h"
@@ -36,6 +37,34 @@
 /* A VAD whose every page was committed when it was reserved (NT: VadFlags.MemCommit): its
  * PTEs are created lazily, a zero PTE meaning "committed with the VAD's protection". */
 #define MM_VAD_MEM_COMMIT 0x0100u
+
+/*
+ * Per-page state of a private VAD that the page tables cannot hold (NT keeps the write-watch
+ * bits in the VAD's MI_PHYSICAL_VIEW bitmap, and locked pages in the working-set list, WSLE
+ * LockedInWs). Hung off vad->owner, which private VADs do not otherwise use; created with a
+ * MEM_WRITE_WATCH reservation or by the first NtLockVirtualMemory on the VAD, freed with the
+ * VAD. Bit i stands for page base_vpn + i (base_vpn stays where the allocation began when a
+ * partial release moves the VAD's start; the tail of a split gets a copy of its bits).
+ *
+ *   watch:  the page was written since the last reset (MEM_WRITE_WATCH VADs only). A valid PTE
+ *           of a watched writable page whose bit is clear has R/W = 0, so the first write
+ *           faults and mm_fault sets the bit and R/W (NT's write-watch fault path).
+ *   locked: NtLockVirtualMemory(MAP_PROCESS) pinned the page: it stays valid until unlocked,
+ *           decommitted, released, or made NOACCESS / guard (which takes it out of the working
+ *           set and so unlocks it, as NT does); a trimmer must skip it (mm_vm_page_locked).
+ *           mm_process_check: a locked page is valid.
+ */
+typedef struct mm_vm_vadx {
+    vpn_t base_vpn;
+    base_bitmap_t watch;
+    base_bitmap_t locked;
+} mm_vm_vadx_t;
+
+/* The extension of a VAD, or NULL (none yet, or not private memory). */
+static inline mm_vm_vadx_t *mm_vm_vadx(const mm_vad_t *vad)
+{
+    return vad->kind == MM_VAD_PRIVATE ? (mm_vm_vadx_t *)vad->owner : NULL;
+}
 
 /* The machine-wide memory-manager state the VM services need. */
 typedef struct mm_vm {
@@ -132,6 +161,74 @@ ntmm_status_t mm_vm_query(mm_process_t *p, va_t va, ntmm_memory_basic_informatio
  * Takes the address-space lock.
  */
 ntmm_status_t mm_fault(mm_process_t *p, va_t va, ntmm_access_t access, bool user);
+
+/*
+ * The valid PTE for frame pfn at va of vad with protection prot: mm_pte_make_valid's, less
+ * R/W while the page is watched and not yet written (address-space lock held).
+ */
+uint64_t mm_vm_valid_pte(mm_process_t *p, const mm_vad_t *vad, va_t va, pfn_t pfn, mm_prot_t prot);
+
+/* Records a write to page va of vad: sets its write-watch bit and, if its PTE is valid with the
+ * write-watch R/W = 0, gives it R/W (flushing every CPU's TLB). No-op outside write-watch
+ * VADs. Address-space lock held. NT: MiCaptureWriteWatchDirtyBit. */
+void mm_vm_watch_mark(mm_process_t *p, const mm_vad_t *vad, va_t va);
+
+/* True if page va of vad is locked by NtLockVirtualMemory (address-space lock held). */
+bool mm_vm_page_locked(const mm_vad_t *vad, va_t va);
+
+/* mm_fault with p's address-space lock already held (for services that fault pages in). */
+ntmm_status_t mm_fault_locked(mm_process_t *p, va_t va, ntmm_access_t access, bool user);
+
+/*
+ * NtGetWriteWatch's core: the pages of [base, base + size) written since the last reset, in
+ * address order, up to *count of them into out[]; *count gets the number stored and
+ * *granularity the page size. With NTMM_WRITE_WATCH_FLAG_RESET the pages examined up to the
+ * last one stored (all of the range if out[] did not fill) are reset, as by
+ * mm_vm_reset_write_watch. STATUS_INVALID_PARAMETER: flags other than the reset flag, size 0,
+ * *count 0, a range not inside one MEM_WRITE_WATCH allocation (free, another VAD, past its
+ * end). Takes the address-space lock.
+ */
+ntmm_status_t mm_vm_get_write_watch(mm_process_t *p, uint32_t flags, va_t base, uint64_t size, va_t *out,
+                                    uint64_t *count, uint32_t *granularity);
+
+/* NtResetWriteWatch's core: clears the write-watch bits of [base, base + size) and takes R/W
+ * from those pages' valid PTEs (TLBs of every CPU flushed), so the next write is seen again.
+ * STATUS_INVALID_PARAMETER as mm_vm_get_write_watch. Takes the address-space lock. */
+ntmm_status_t mm_vm_reset_write_watch(mm_process_t *p, va_t base, uint64_t size);
+
+#define MM_MAP_PROCESS 1u /* NtLockVirtualMemory MapType: lock in the working set */
+#define MM_MAP_SYSTEM  2u /* lock in physical memory: needs SeLockMemoryPrivilege */
+
+/*
+ * NtLockVirtualMemory's core (MAP_PROCESS). *base rounds down and *size up to pages (out:
+ * the range locked). Every page must be committed and readable: each is faulted in (user read),
+ * then all are marked locked. Fails before locking anything: STATUS_ACCESS_VIOLATION (free,
+ * reserved, decommitted or NOACCESS page), STATUS_GUARD_PAGE_VIOLATION (a guard page: its guard
+ * is cleared, so a second call succeeds, GP-004), STATUS_NO_MEMORY. STATUS_INVALID_PARAMETER
+ * for a map type other than MAP_PROCESS / MAP_SYSTEM, STATUS_PRIVILEGE_NOT_HELD for
+ * MAP_SYSTEM, INVALID_PARAMETER_2 / _3 for a base / size outside the user space. Locking a
+ * locked page again succeeds. Takes the address-space lock.
+ */
+ntmm_status_t mm_vm_lock(mm_process_t *p, va_t *base, uint64_t *size, uint32_t map_type);
+
+/* NtUnlockVirtualMemory's core: every page of the range must be locked, else
+ * STATUS_NOT_LOCKED and nothing changes. Statuses for arguments as mm_vm_lock. */
+ntmm_status_t mm_vm_unlock(mm_process_t *p, va_t *base, uint64_t *size, uint32_t map_type);
+
+/*
+ * NtReadVirtualMemory / NtWriteVirtualMemory's core (MmCopyVirtualMemory): copies len bytes
+ * from p's user memory at va into buf (read) or from buf into it (write; buf non-NULL when
+ * len > 0) as the kernel does, without a CPU: p's page tables
+ * are walked (mm_ptm_lookup) and a page that is not valid is faulted in through mm_fault's
+ * resolvers (demand-zero, transition); a page that is free, reserved, NOACCESS, guard (the
+ * guard is consumed, as the access would) or, for a write, not writable stops the copy.
+ * Pages written are marked for write watch (WW-012) and get A/D set. *done = bytes copied.
+ * STATUS_PARTIAL_COPY when the copy stops, even at 0 bytes (RW-003, RW-004, RW-008);
+ * STATUS_ACCESS_VIOLATION when [va, va + len) wraps or leaves the user space (nothing copied).
+ * Takes the address-space lock.
+ */
+ntmm_status_t mm_vm_read(mm_process_t *p, va_t va, void *buf, size_t len, size_t *done);
+ntmm_status_t mm_vm_write(mm_process_t *p, va_t va, const void *buf, size_t len, size_t *done);
 
 /* VAD tree, page tables and commit totals agree. Takes the address-space lock. */
 bool mm_process_check(mm_process_t *p);

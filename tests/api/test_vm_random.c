@@ -1,7 +1,10 @@
 /*
  * test_vm_random.c - a seeded model-based test of the virtual-memory API: random sequences of
- * reserve, commit, decommit, release (whole and partial), protect and user-mode accesses,
- * with valid and invalid arguments, against a simple page-array model of what Windows does.
+ * reserve, commit, decommit, release (whole and partial), protect, user-mode accesses, write
+ * watch (MEM_WRITE_WATCH, NtGetWriteWatch with and without reset, NtResetWriteWatch), locking
+ * (NtLockVirtualMemory, NtUnlockVirtualMemory) and kernel copies (NtReadVirtualMemory,
+ * NtWriteVirtualMemory), with valid and invalid arguments, against a simple page-array model
+ * of what Windows does.
  * After every step a full NtQueryVirtualMemory walk of the arena must equal the model's
  * regions; every 64 steps (and at the end) all invariant checkers run.
  *
@@ -34,6 +37,9 @@ typedef struct mpage {
     uint64_t alloc_base;  /* the allocation the page belongs to (0: free) */
     uint32_t alloc_prot;
     uint8_t byte;         /* what the first byte of the page holds */
+    bool watch;           /* the allocation is MEM_WRITE_WATCH */
+    bool dirty;           /* written since the last reset (watch only) */
+    bool locked;          /* NtLockVirtualMemory'd */
 } mpage_t;
 
 typedef struct rt {
@@ -90,7 +96,7 @@ static bool one_allocation(rt_t *t, unsigned first, unsigned last)
 static void release_pages(rt_t *t, unsigned first, unsigned last)
 {
     uint64_t a = t->pg[first].alloc_base;
-    for (unsigned i = first; i <= last; i++) t->pg[i] = (mpage_t){ FREE, 0, 0, 0, 0 };
+    for (unsigned i = first; i <= last; i++) t->pg[i] = (mpage_t){ FREE, 0, 0, 0, 0, false, false, false };
     /* what follows in the same allocation becomes an allocation of its own */
     uint64_t nb = ARENA + (uint64_t)(last + 1) * P;
     for (unsigned i = last + 1; i < PAGES && t->pg[i].alloc_base == a; i++) t->pg[i].alloc_base = nb;
@@ -100,11 +106,12 @@ static void op_reserve(rt_t *t)
 {
     uint32_t prot = prots[base_rng_below(&t->r, NTMM_ARRAY_SIZE(prots))];
     bool commit = base_rng_below(&t->r, 2);
+    bool watch = base_rng_below(&t->r, 3) == 0;
     unsigned g = (unsigned)base_rng_below(&t->r, PAGES / 16);
     uint64_t size = (1 + base_rng_below(&t->r, 40)) * P - base_rng_below(&t->r, 2) * 0x123;
     uint64_t base = ARENA + (uint64_t)g * G + base_rng_below(&t->r, 3) * 0x2345;
     uint64_t b = base, s = size;
-    uint32_t type = NTMM_MEM_RESERVE | (commit ? NTMM_MEM_COMMIT : 0);
+    uint32_t type = NTMM_MEM_RESERVE | (commit ? NTMM_MEM_COMMIT : 0) | (watch ? NTMM_MEM_WRITE_WATCH : 0);
     snprintf(t->desc, sizeof t->desc, "%#llx+%#llx type %#x prot %#x", (unsigned long long)base,
              (unsigned long long)size, type, prot);
     ntmm_status_t got = ntmm_nt_allocate_virtual_memory(t->p, &b, 0, &s, type, prot);
@@ -126,7 +133,7 @@ static void op_reserve(rt_t *t)
     if (b != start || s != end - start) FAIL("reserve returned %#llx+%#llx", (unsigned long long)t->seed, t->step,
                                                (unsigned long long)b, (unsigned long long)s);
     for (uint64_t va = start; va < end; va += P)
-        *mp(t, va) = (mpage_t){ commit ? COMMIT : RESERVE, prot, start, prot, 0 };
+        *mp(t, va) = (mpage_t){ commit ? COMMIT : RESERVE, prot, start, prot, 0, watch, false, false };
 }
 
 static void op_commit(rt_t *t)
@@ -148,6 +155,7 @@ static void op_commit(rt_t *t)
         if (t->pg[i].state != COMMIT) t->pg[i].byte = 0;
         t->pg[i].state = COMMIT;
         t->pg[i].prot = prot;
+        if ((prot & 0xFF) == 0x01 || (prot & 0x100)) t->pg[i].locked = false; /* out of the working set */
     }
 }
 
@@ -174,7 +182,10 @@ static void op_free(rt_t *t, uint32_t type, bool whole)
     if (got != NTMM_STATUS_SUCCESS) return;
     if (type == NTMM_MEM_RELEASE) release_pages(t, first, last);
     else
-        for (unsigned i = first; i <= last; i++) t->pg[i].state = RESERVE;
+        for (unsigned i = first; i <= last; i++) {
+            t->pg[i].state = RESERVE;
+            t->pg[i].dirty = t->pg[i].locked = false; /* WW-020; decommit unlocks */
+        }
 }
 
 static void op_protect(rt_t *t)
@@ -200,7 +211,10 @@ static void op_protect(rt_t *t)
                                        t->pg[first].prot);
     uint32_t mod = prot & (0x200u | 0x400u);
     if (mod && (t->pg[first].alloc_prot & (0x200u | 0x400u)) != mod) prot &= ~mod; /* VP-013 */
-    for (unsigned i = first; i <= last; i++) t->pg[i].prot = prot;
+    for (unsigned i = first; i <= last; i++) {
+        t->pg[i].prot = prot;
+        if ((prot & 0xFF) == 0x01 || (prot & 0x100)) t->pg[i].locked = false; /* out of the working set */
+    }
 }
 
 static void op_access(rt_t *t)
@@ -228,8 +242,140 @@ static void op_access(rt_t *t)
                  (unsigned long long)er.information[0], (unsigned long long)er.information[1]);
         return;
     }
-    if (write) m->byte = v;
-    else if (back != m->byte) FAIL("read %#x at page %u, model %#x", (unsigned long long)t->seed, t->step, back, i, m->byte);
+    if (write) {
+        m->byte = v;
+        m->dirty = m->watch;
+    } else if (back != m->byte) FAIL("read %#x at page %u, model %#x", (unsigned long long)t->seed, t->step, back, i, m->byte);
+}
+
+/* A page to aim at: usually one for which want(page) holds, if a few tries find one. */
+static unsigned pick_page(rt_t *t, bool (*want)(const mpage_t *))
+{
+    unsigned i = (unsigned)base_rng_below(&t->r, PAGES);
+    for (unsigned k = 0; k < 16 && !want(&t->pg[i]); k++) i = (unsigned)base_rng_below(&t->r, PAGES);
+    return i;
+}
+
+/* Up to n pages from first, usually kept inside first's allocation. */
+static unsigned pick_count(rt_t *t, unsigned first, unsigned n)
+{
+    if (first + n > PAGES) n = PAGES - first;
+    if (base_rng_below(&t->r, 4) && t->pg[first].alloc_base) {
+        unsigned k = 1;
+        while (k < n && t->pg[first + k].alloc_base == t->pg[first].alloc_base) k++;
+        n = k;
+    }
+    return n;
+}
+
+static bool is_committed(const mpage_t *m) { return m->state == COMMIT; }
+static bool is_watched(const mpage_t *m) { return m->watch && m->state != FREE; }
+
+/* Whether the kernel can copy page i (read or write), as NtRead/WriteVirtualMemory and
+ * NtLockVirtualMemory's probe decide; a guard page's guard goes. */
+static ntmm_status_t kernel_touch(rt_t *t, unsigned i, bool write)
+{
+    mpage_t *m = &t->pg[i];
+    uint32_t base = m->prot & 0xFF;
+    bool readable = base != 0x01, writable = base == 0x04 || base == 0x40;
+    if (m->state != COMMIT || !readable || (write && !writable)) return NTMM_STATUS_ACCESS_VIOLATION;
+    if (m->prot & 0x100) {
+        m->prot &= ~0x100u;
+        return NTMM_STATUS_GUARD_PAGE_VIOLATION;
+    }
+    return NTMM_STATUS_SUCCESS;
+}
+
+static void op_copy(rt_t *t)
+{
+    static uint8_t buf[12 * 0x1000];
+    unsigned first = pick_page(t, is_committed);
+    uint64_t off = base_rng_below(&t->r, 3) ? base_rng_below(&t->r, P) : 0;
+    uint64_t va = ARENA + (uint64_t)first * P + off;
+    size_t len = 1 + (size_t)base_rng_below(&t->r, base_rng_below(&t->r, 4) ? 2 * P : 8 * P);
+    if (va + len > ARENA + (uint64_t)PAGES * P) len = (size_t)(ARENA + (uint64_t)PAGES * P - va);
+    bool write = base_rng_below(&t->r, 2);
+    uint8_t v = (uint8_t)(1 + base_rng_below(&t->r, 255));
+    memset(buf, write ? v : 0xEE, len);
+    size_t done = 0xdead;
+    snprintf(t->desc, sizeof t->desc, "%s page %u+%#llx len %#zx", write ? "write" : "read", first,
+             (unsigned long long)off, len);
+    ntmm_status_t got = write ? ntmm_nt_write_virtual_memory(t->p, va, buf, len, &done)
+                              : ntmm_nt_read_virtual_memory(t->p, va, buf, len, &done);
+    /* the model: page by page until one refuses */
+    size_t want_done = 0;
+    while (want_done < len) {
+        uint64_t cur = va + want_done;
+        unsigned i = (unsigned)((cur - ARENA) / P);
+        if (kernel_touch(t, i, write) != NTMM_STATUS_SUCCESS) break;
+        size_t n = (size_t)(P - (cur & (P - 1)));
+        if (n > len - want_done) n = len - want_done;
+        mpage_t *m = &t->pg[i];
+        if ((cur & (P - 1)) == 0) {
+            if (write) m->byte = v;
+            else if (buf[want_done] != m->byte)
+                FAIL("kernel read %#x at page %u, model %#x", (unsigned long long)t->seed, t->step, buf[want_done], i,
+                     m->byte);
+        }
+        if (write) m->dirty = m->watch; /* WW-012 */
+        want_done += n;
+    }
+    expect(t, "copy", got, want_done == len ? NTMM_STATUS_SUCCESS : NTMM_STATUS_PARTIAL_COPY);
+    if (done != want_done) FAIL("copy moved %#zx, model %#zx", (unsigned long long)t->seed, t->step, done, want_done);
+}
+
+static void op_watch(rt_t *t)
+{
+    unsigned first = pick_page(t, is_watched);
+    unsigned n = pick_count(t, first, 1 + (unsigned)base_rng_below(&t->r, 24));
+    unsigned last = first + n - 1;
+    uint32_t flags = base_rng_below(&t->r, 2) ? NTMM_WRITE_WATCH_FLAG_RESET : 0;
+    if (base_rng_below(&t->r, 16) == 0) flags |= 0x2;
+    uint64_t b = ARENA + (uint64_t)first * P + base_rng_below(&t->r, 2) * 0x10;
+    uint64_t s = (uint64_t)n * P - (b & (P - 1));
+    bool reset_only = base_rng_below(&t->r, 4) == 0;
+    uint64_t out[24], cap = 1 + base_rng_below(&t->r, 24), count = cap;
+    uint32_t gran = 0;
+    snprintf(t->desc, sizeof t->desc, "%s pages %u..%u flags %#x cap %llu", reset_only ? "reset" : "get", first, last,
+             flags, (unsigned long long)cap);
+    ntmm_status_t got = reset_only ? ntmm_nt_reset_write_watch(t->p, b, s)
+                                   : ntmm_nt_get_write_watch(t->p, flags, b, s, out, &count, &gran);
+    bool ok = one_allocation(t, first, last) && t->pg[first].watch && (reset_only || !(flags & ~1u));
+    expect(t, reset_only ? "reset watch" : "get watch", got, ok ? NTMM_STATUS_SUCCESS : NTMM_STATUS_INVALID_PARAMETER);
+    if (!ok) return;
+    if (reset_only) {
+        for (unsigned i = first; i <= last; i++) t->pg[i].dirty = false;
+        return;
+    }
+    uint64_t k = 0;
+    for (unsigned i = first; i <= last && k < cap; i++) {
+        if (!t->pg[i].dirty) continue;
+        if (k >= count || out[k] != ARENA + (uint64_t)i * P)
+            FAIL("watch entry %llu: %#llx, model page %u", (unsigned long long)t->seed, t->step,
+                 (unsigned long long)k, k < count ? (unsigned long long)out[k] : 0ull, i);
+        k++;
+        if (flags & NTMM_WRITE_WATCH_FLAG_RESET) t->pg[i].dirty = false;
+    }
+    if (k != count || gran != P)
+        FAIL("watch count %llu gran %#x, model %llu", (unsigned long long)t->seed, t->step, (unsigned long long)count,
+             gran, (unsigned long long)k);
+}
+
+static void op_lock(rt_t *t, bool lock)
+{
+    unsigned first = pick_page(t, is_committed);
+    unsigned n = pick_count(t, first, 1 + (unsigned)base_rng_below(&t->r, 8));
+    unsigned last = first + n - 1;
+    uint64_t b = ARENA + (uint64_t)first * P, s = (uint64_t)n * P;
+    snprintf(t->desc, sizeof t->desc, "pages %u..%u", first, last);
+    ntmm_status_t got = lock ? ntmm_nt_lock_virtual_memory(t->p, &b, &s, NTMM_MAP_PROCESS)
+                             : ntmm_nt_unlock_virtual_memory(t->p, &b, &s, NTMM_MAP_PROCESS);
+    ntmm_status_t want = NTMM_STATUS_SUCCESS;
+    for (unsigned i = first; i <= last && want == NTMM_STATUS_SUCCESS; i++)
+        want = lock ? kernel_touch(t, i, false) : t->pg[i].locked ? NTMM_STATUS_SUCCESS : NTMM_STATUS_NOT_LOCKED;
+    expect(t, lock ? "lock" : "unlock", got, want);
+    if (got != NTMM_STATUS_SUCCESS) return;
+    for (unsigned i = first; i <= last; i++) t->pg[i].locked = lock;
 }
 
 /* The regions a VirtualQuery walk must report over the arena. */
@@ -274,12 +420,16 @@ static void run(ntmm_paging_mode_t mode, uint64_t seed, unsigned steps)
     base_rng_seed(&t->r, seed);
     t->seed = seed;
     for (t->step = 0; t->step < steps; t->step++) {
-        switch (base_rng_below(&t->r, 10)) {
+        switch (base_rng_below(&t->r, 14)) {
         case 0: case 1: op_reserve(t); break;
         case 2: case 3: op_commit(t); break;
         case 4: op_free(t, NTMM_MEM_DECOMMIT, base_rng_below(&t->r, 3) == 0); break;
         case 5: op_free(t, NTMM_MEM_RELEASE, base_rng_below(&t->r, 2) == 0); break;
         case 6: op_protect(t); break;
+        case 10: op_copy(t); break;
+        case 11: op_watch(t); break;
+        case 12: op_lock(t, true); break;
+        case 13: op_lock(t, false); break;
         default: op_access(t); break;
         }
         compare_walk(t);
@@ -306,9 +456,58 @@ static void test_random_sequences(void **state)
     for (size_t i = 0; i < NTMM_ARRAY_SIZE(modes); i++) run(modes[i], 0x5EED + i, steps);
 }
 
+/* The facade's probes of the write-watch, lock and copy services (WW-014's 998 cases, RW-008). */
+static void test_facade_probes(void **state)
+{
+    (void)state;
+    ntmm_machine_t *m;
+    ntmm_process_t *p;
+    ntmm_machine_config_t cfg = { .hw = { .ram_bytes = NTMM_MIB(8) }, .paging = NTMM_PAGING_X64 };
+    assert_int_equal(ntmm_machine_create(&cfg, &m), NTMM_STATUS_SUCCESS);
+    assert_int_equal(ntmm_process_create(m, NTMM_LAYOUT_DEFAULT, &p), NTMM_STATUS_SUCCESS);
+    uint64_t base = 0, size = G, out[4], count = 4;
+    uint32_t gran;
+    assert_int_equal(ntmm_nt_allocate_virtual_memory(p, &base, 0, &size, NTMM_MEM_RESERVE | NTMM_MEM_COMMIT |
+                                                     NTMM_MEM_WRITE_WATCH, NTMM_PAGE_READWRITE), 0);
+    assert_int_equal(ntmm_nt_get_write_watch(p, 0, base, G, out, NULL, &gran), NTMM_STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntmm_nt_get_write_watch(p, 0, base, G, out, &count, NULL), NTMM_STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntmm_nt_get_write_watch(p, 0, base, G, NULL, &count, &gran), NTMM_STATUS_ACCESS_VIOLATION);
+    count = 0;
+    assert_int_equal(ntmm_nt_get_write_watch(p, 0, base, G, NULL, &count, &gran), NTMM_STATUS_INVALID_PARAMETER);
+    count = 4;
+    assert_int_equal(ntmm_nt_get_write_watch(NULL, 0, base, G, out, &count, &gran), NTMM_STATUS_INVALID_HANDLE);
+    assert_int_equal(ntmm_nt_reset_write_watch(NULL, base, G), NTMM_STATUS_INVALID_HANDLE);
+    uint8_t buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, back[8];
+    size_t done = 99;
+    assert_int_equal(ntmm_nt_write_virtual_memory(p, base + 0x1234, buf, sizeof buf, NULL), 0);
+    assert_int_equal(ntmm_nt_read_virtual_memory(p, base + 0x1234, back, sizeof back, &done), 0);
+    assert_int_equal(done, sizeof back);
+    assert_memory_equal(back, buf, sizeof buf);
+    assert_int_equal(ntmm_nt_get_write_watch(p, 0, base, G, out, &count, &gran), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(out[0], base + P);
+    assert_int_equal(ntmm_nt_read_virtual_memory(p, base, NULL, 4, &done), NTMM_STATUS_ACCESS_VIOLATION);
+    assert_int_equal(done, 0);
+    assert_int_equal(ntmm_nt_write_virtual_memory(p, base, NULL, 4, &done), NTMM_STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntmm_nt_read_virtual_memory(p, 0x1234, back, 4, &done), NTMM_STATUS_PARTIAL_COPY);
+    assert_int_equal(ntmm_nt_read_virtual_memory(NULL, base, back, 4, &done), NTMM_STATUS_INVALID_HANDLE);
+    uint64_t b = base, s = P;
+    assert_int_equal(ntmm_nt_lock_virtual_memory(p, NULL, &s, NTMM_MAP_PROCESS), NTMM_STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntmm_nt_lock_virtual_memory(p, &b, NULL, NTMM_MAP_PROCESS), NTMM_STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntmm_nt_lock_virtual_memory(p, &b, &s, NTMM_MAP_SYSTEM), NTMM_STATUS_PRIVILEGE_NOT_HELD);
+    assert_int_equal(ntmm_nt_lock_virtual_memory(p, &b, &s, NTMM_MAP_PROCESS), 0);
+    assert_int_equal(ntmm_nt_unlock_virtual_memory(p, &b, &s, NTMM_MAP_PROCESS), 0);
+    assert_int_equal(ntmm_nt_unlock_virtual_memory(p, &b, &s, NTMM_MAP_PROCESS), NTMM_STATUS_NOT_LOCKED);
+    assert_int_equal(ntmm_nt_unlock_virtual_memory(NULL, &b, &s, NTMM_MAP_PROCESS), NTMM_STATUS_INVALID_HANDLE);
+    assert_int_equal(ntmm_process_check(p), NTMM_STATUS_SUCCESS);
+    assert_int_equal(ntmm_process_destroy(p), NTMM_STATUS_SUCCESS);
+    ntmm_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_facade_probes),
         cmocka_unit_test(test_random_sequences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -521,10 +521,160 @@ typedef struct _EXCEPTION_RECORD64 {
 
 /* ---- Functions ------------------------------------------------------------------------- */
 /*
- * Reserved for the Win32 and Nt entry points under Windows' names (VirtualAlloc,
- * VirtualFree, VirtualProtect, VirtualQuery, GetSystemInfo, GlobalMemoryStatusEx, ...),
- * each declared as a thin inline or macro over its ntmm_* facade once that facade exists.
- * Nothing is declared here until then: no stubs.
+ * The Win32 memory API under Windows' names and exact signatures, as static inline wrappers
+ * over ntmm_win32.h, so that Win32 memory code compiles unchanged. Every pointer these take
+ * or return (LPVOID, MEMORY_BASIC_INFORMATION.BaseAddress, lpMaximumApplicationAddress) is a
+ * *guest* address in the thread's current process (ntmm_set_current_process): never
+ * dereference it; reach the content through ntmm_process_access. On a 32-bit host a guest
+ * address above 4 GiB does not fit a pointer: use the ntmm_* calls there. HANDLE values are
+ * those of ntmm_win32.h (GetCurrentProcess's pseudo-handle, ntmm_process_handle).
+ * WINAPI is empty: there is no calling convention to select.
  */
+#include <ntmm/ntmm_win32.h>
+
+#ifndef WINAPI
+#define WINAPI
+#endif
+
+#define PROCESSOR_ARCHITECTURE_INTEL NTMM_PROCESSOR_ARCHITECTURE_INTEL
+#define PROCESSOR_ARCHITECTURE_AMD64 NTMM_PROCESSOR_ARCHITECTURE_AMD64
+#define PROCESSOR_INTEL_PENTIUM      NTMM_PROCESSOR_INTEL_PENTIUM
+#define PROCESSOR_AMD_X8664          NTMM_PROCESSOR_AMD_X8664
+
+_Static_assert(sizeof(MEMORYSTATUSEX) == sizeof(ntmm_memory_status_ex_t), "MEMORYSTATUSEX layout");
+
+static inline DWORD GetLastError(void) { return ntmm_get_last_error(); }
+
+static inline void SetLastError(DWORD dwErrCode) { ntmm_set_last_error(dwErrCode); }
+
+static inline HANDLE GetCurrentProcess(void) { return ntmm_get_current_process(); }
+
+static inline LPVOID VirtualAllocEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
+                                   DWORD flProtect)
+{
+    return (LPVOID)(uintptr_t)ntmm_virtual_alloc_ex(hProcess, (uint64_t)(uintptr_t)lpAddress, dwSize,
+                                                    flAllocationType, flProtect);
+}
+
+static inline LPVOID VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType, DWORD flProtect)
+{
+    return VirtualAllocEx(GetCurrentProcess(), lpAddress, dwSize, flAllocationType, flProtect);
+}
+
+static inline BOOL VirtualFreeEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
+{
+    return ntmm_virtual_free_ex(hProcess, (uint64_t)(uintptr_t)lpAddress, dwSize, dwFreeType);
+}
+
+static inline BOOL VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
+{
+    return VirtualFreeEx(GetCurrentProcess(), lpAddress, dwSize, dwFreeType);
+}
+
+static inline BOOL VirtualProtectEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
+                                    PDWORD lpflOldProtect)
+{
+    return ntmm_virtual_protect_ex(hProcess, (uint64_t)(uintptr_t)lpAddress, dwSize, flNewProtect, lpflOldProtect);
+}
+
+static inline BOOL VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWORD lpflOldProtect)
+{
+    return VirtualProtectEx(GetCurrentProcess(), lpAddress, dwSize, flNewProtect, lpflOldProtect);
+}
+
+/* Returns sizeof(MEMORY_BASIC_INFORMATION) (the bytes written) or 0; a dwLength below that
+ * fails with ERROR_BAD_LENGTH (24), a NULL lpBuffer with ERROR_NOACCESS (998). */
+static inline SIZE_T VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
+                                    SIZE_T dwLength)
+{
+    ntmm_memory_basic_information_t mbi;
+    size_t len = dwLength >= sizeof(MEMORY_BASIC_INFORMATION) ? sizeof mbi : 0;
+    if (!ntmm_virtual_query_ex(hProcess, (uint64_t)(uintptr_t)lpAddress, lpBuffer ? &mbi : NULL, len)) return 0;
+    *lpBuffer = (MEMORY_BASIC_INFORMATION){ 0 };
+    lpBuffer->BaseAddress = (PVOID)(uintptr_t)mbi.base_address;
+    lpBuffer->AllocationBase = (PVOID)(uintptr_t)mbi.allocation_base;
+    lpBuffer->AllocationProtect = mbi.allocation_protect;
+    lpBuffer->RegionSize = (SIZE_T)mbi.region_size;
+    lpBuffer->State = mbi.state;
+    lpBuffer->Protect = mbi.protect;
+    lpBuffer->Type = mbi.type;
+    return sizeof(MEMORY_BASIC_INFORMATION);
+}
+
+static inline SIZE_T VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
+{
+    return VirtualQueryEx(GetCurrentProcess(), lpAddress, lpBuffer, dwLength);
+}
+
+static inline void ntmm_compat_system_info(const ntmm_system_info_t *si, LPSYSTEM_INFO lpSystemInfo)
+{
+    *lpSystemInfo = (SYSTEM_INFO){ 0 };
+    lpSystemInfo->wProcessorArchitecture = si->processor_architecture;
+    lpSystemInfo->dwPageSize = si->page_size;
+    lpSystemInfo->lpMinimumApplicationAddress = (LPVOID)(uintptr_t)si->minimum_application_address;
+    lpSystemInfo->lpMaximumApplicationAddress = (LPVOID)(uintptr_t)si->maximum_application_address;
+    lpSystemInfo->dwActiveProcessorMask = (DWORD_PTR)si->active_processor_mask;
+    lpSystemInfo->dwNumberOfProcessors = si->number_of_processors;
+    lpSystemInfo->dwProcessorType = si->processor_type;
+    lpSystemInfo->dwAllocationGranularity = si->allocation_granularity;
+    lpSystemInfo->wProcessorLevel = si->processor_level;
+    lpSystemInfo->wProcessorRevision = si->processor_revision;
+}
+
+static inline void GetSystemInfo(LPSYSTEM_INFO lpSystemInfo)
+{
+    ntmm_system_info_t si;
+    ntmm_get_system_info(&si);
+    ntmm_compat_system_info(&si, lpSystemInfo);
+}
+
+static inline void GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo)
+{
+    ntmm_system_info_t si;
+    ntmm_get_native_system_info(&si);
+    ntmm_compat_system_info(&si, lpSystemInfo);
+}
+
+/* lpBuffer->dwLength must be sizeof(MEMORYSTATUSEX) (else FALSE, ERROR_INVALID_PARAMETER). */
+static inline BOOL GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer)
+{
+    ntmm_memory_status_ex_t ms = { 0 };
+    if (lpBuffer) ms.length = lpBuffer->dwLength;
+    if (!ntmm_global_memory_status_ex(lpBuffer ? &ms : NULL)) return FALSE;
+    lpBuffer->dwMemoryLoad = ms.memory_load;
+    lpBuffer->ullTotalPhys = ms.total_phys;
+    lpBuffer->ullAvailPhys = ms.avail_phys;
+    lpBuffer->ullTotalPageFile = ms.total_page_file;
+    lpBuffer->ullAvailPageFile = ms.avail_page_file;
+    lpBuffer->ullTotalVirtual = ms.total_virtual;
+    lpBuffer->ullAvailVirtual = ms.avail_virtual;
+    lpBuffer->ullAvailExtendedVirtual = ms.avail_extended_virtual;
+    return TRUE;
+}
+
+/* psapi: cb below sizeof(PROCESS_MEMORY_COUNTERS) fails with ERROR_INSUFFICIENT_BUFFER (122)
+ * before anything else; PrivateUsage is filled when cb covers PROCESS_MEMORY_COUNTERS_EX.
+ * The caller's cb is left as given. */
+static inline BOOL GetProcessMemoryInfo(HANDLE Process, PPROCESS_MEMORY_COUNTERS ppsmemCounters, DWORD cb)
+{
+    ntmm_process_memory_counters_t c;
+    if (cb < sizeof(PROCESS_MEMORY_COUNTERS)) {
+        SetLastError(ERROR_INSUFFICIENT_BUFFER);
+        return FALSE;
+    }
+    if (!ntmm_get_process_memory_info(Process, ppsmemCounters ? &c : NULL)) return FALSE;
+    ppsmemCounters->PageFaultCount = c.page_fault_count;
+    ppsmemCounters->PeakWorkingSetSize = (SIZE_T)c.peak_working_set_size;
+    ppsmemCounters->WorkingSetSize = (SIZE_T)c.working_set_size;
+    ppsmemCounters->QuotaPeakPagedPoolUsage = (SIZE_T)c.quota_peak_paged_pool_usage;
+    ppsmemCounters->QuotaPagedPoolUsage = (SIZE_T)c.quota_paged_pool_usage;
+    ppsmemCounters->QuotaPeakNonPagedPoolUsage = (SIZE_T)c.quota_peak_non_paged_pool_usage;
+    ppsmemCounters->QuotaNonPagedPoolUsage = (SIZE_T)c.quota_non_paged_pool_usage;
+    ppsmemCounters->PagefileUsage = (SIZE_T)c.pagefile_usage;
+    ppsmemCounters->PeakPagefileUsage = (SIZE_T)c.peak_pagefile_usage;
+    if (cb >= sizeof(PROCESS_MEMORY_COUNTERS_EX))
+        ((PPROCESS_MEMORY_COUNTERS_EX)ppsmemCounters)->PrivateUsage = (SIZE_T)c.private_usage;
+    return TRUE;
+}
 
 #endif /* NTMM_COMPAT_WINDOWS_H */
