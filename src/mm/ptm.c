@@ -226,7 +226,11 @@ ntmm_status_t mm_ptm_delete_table(mm_aspace_t *owner, pa_t parent_pa, pa_t table
     pfn_t pfn = table >> NTMM_PAGE_SHIFT;
     unsigned eb = ptm_eb(owner), n = ptm_table_entries(owner, level);
     mm_pfn_lock(db);
-    for (unsigned i = 0; i < n; i++) {
+    /* An empty table (used count 0) holds only zeros: the scan that proves no entry still
+     * maps or remembers a frame is needed only when it is not empty, or to validate the
+     * counts themselves in a debug build. */
+    bool scan = NTMM_DEBUG >= 2 || sys->counts[pfn].used != 0 || level == owner->mode->levels;
+    for (unsigned i = 0; scan && i < n; i++) {
         pa_t epa = table + (pa_t)i * eb;
         hw_pte_t e = mm_ptm_read(owner, epa);
         if (e == 0 || ptm_entry_is_copy(owner, table, level, va_base, i)) continue;
