@@ -22,7 +22,7 @@ demo: build
 check:
 	@scripts/deps.sh check
 	$(CMAKE) -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DNTMM_SANITIZE=thread -DNTMM_BENCH=OFF >/dev/null
-	$(CMAKE) --build build/tsan -j $(JOBS) --target test_threads test_zero_thread
+	$(CMAKE) --build build/tsan -j $(JOBS) --target test_threads test_zero_thread test_vm_threads
 	cd build/tsan && ctest --output-on-failure -L threads
 	$(CMAKE) -S . -B build/check -DCMAKE_BUILD_TYPE=Debug -DNTMM_SANITIZE=address >/dev/null
 	$(CMAKE) --build build/check -j $(JOBS)

@@ -12,7 +12,11 @@
  * readable for a post-mortem.
  *
  * Threads: different machines are independent. Within a machine, physical memory may be used
- * from several host threads; each CPU index must be used by one host thread at a time.
+ * from several host threads; each CPU index must be used by one host thread at a time. When
+ * the memory manager changes a translation (protect, decommit, release...), it posts a TLB
+ * shootdown to every CPU and returns; a CPU takes it at its next instruction boundary, as a
+ * processor takes the TB-flush IPI: at the start of ntmm_cpu_access(_logical) and
+ * ntmm_process_access, before each retry after a fault, and in ntmm_cpu_poll.
  */
 #ifndef NTMM_MACHINE_H
 #define NTMM_MACHINE_H
@@ -85,6 +89,16 @@ ntmm_status_t ntmm_cpu_set(ntmm_machine_t *machine, unsigned cpu, ntmm_cpu_reg_t
 /* Enters a paging mode with the given CR3 (see hw_cpu_enter_paging). */
 ntmm_status_t ntmm_cpu_enter_paging(ntmm_machine_t *machine, unsigned cpu, ntmm_paging_mode_t mode,
                                     uint64_t cr3, ntmm_fault_t *fault);
+
+/*
+ * An instruction boundary of CPU `cpu`: applies the TLB shootdowns other threads posted to it
+ * since its last boundary (one atomic load when there are none). Called by the CPU's owner.
+ * The access calls of this library poll on entry; an embedder that runs guest code through the
+ * inline hw_load/hw_store paths calls this between guest instructions or blocks, and a change
+ * made by another thread is guaranteed visible only after it. Does nothing for a bad CPU index
+ * or a halted machine.
+ */
+void ntmm_cpu_poll(ntmm_machine_t *machine, unsigned cpu);
 
 /* INVLPG and a full TLB flush (global entries too). */
 void ntmm_cpu_invlpg(ntmm_machine_t *machine, unsigned cpu, uint64_t la);

@@ -27,4 +27,8 @@ ntmm_status_t api_vm_ready(ntmm_machine_t *m);
 /* Frees system space (processes must be gone). */
 void api_vm_destroy(ntmm_machine_t *m);
 
+/* The memory manager's process behind a process handle; STATUS_INVALID_HANDLE for NULL,
+ * STATUS_MACHINE_HALTED after a bugcheck (process.c). */
+ntmm_status_t api_process_mm(ntmm_process_t *process, mm_process_t **mm);
+
 #endif /* NTMM_API_API_H */

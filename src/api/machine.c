@@ -168,6 +168,13 @@ ntmm_status_t ntmm_cpu_enter_paging(ntmm_machine_t *machine, unsigned cpu, ntmm_
                                                                      : NTMM_STATUS_ACCESS_VIOLATION;
 }
 
+void ntmm_cpu_poll(ntmm_machine_t *machine, unsigned cpu)
+{
+    hw_cpu_t *c;
+    if (api_cpu(machine, cpu, &c) != NTMM_STATUS_SUCCESS) return;
+    hw_cpu_poll(c);
+}
+
 void ntmm_cpu_invlpg(ntmm_machine_t *machine, unsigned cpu, uint64_t la)
 {
     hw_cpu_t *c;
@@ -193,6 +200,7 @@ ntmm_status_t ntmm_cpu_access(ntmm_machine_t *machine, unsigned cpu, uint64_t la
     if (done) *done = 0;
     if (st != NTMM_STATUS_SUCCESS) return st;
     if ((!buf && len) || (unsigned)access > NTMM_ACCESS_EXECUTE) return NTMM_STATUS_INVALID_PARAMETER;
+    hw_cpu_poll(c);
     if (hw_access_small(c, la, buf, len, access)) {
         if (done) *done = len;
         return NTMM_STATUS_SUCCESS;
@@ -212,6 +220,7 @@ ntmm_status_t ntmm_cpu_access_logical(ntmm_machine_t *machine, unsigned cpu, ntm
     if (st != NTMM_STATUS_SUCCESS) return st;
     if ((!buf && len) || (unsigned)access > NTMM_ACCESS_EXECUTE || (unsigned)seg > NTMM_SEG_GS)
         return NTMM_STATUS_INVALID_PARAMETER;
+    hw_cpu_poll(c);
     if (!fault) fault = &local;
     return hw_seg_access(c, (hw_seg_t)seg, offset, buf, len, access, done, fault) ? NTMM_STATUS_SUCCESS
                                                                                     : api_fault_status(fault);

@@ -40,6 +40,13 @@ static ntmm_status_t api_process(const ntmm_process_t *p)
     return NTMM_STATUS_SUCCESS;
 }
 
+ntmm_status_t api_process_mm(ntmm_process_t *process, mm_process_t **mm)
+{
+    ntmm_status_t st = api_process(process);
+    if (st == NTMM_STATUS_SUCCESS) *mm = process->mm;
+    return st;
+}
+
 ntmm_status_t ntmm_process_create(ntmm_machine_t *machine, ntmm_layout_t layout, ntmm_process_t **process)
 {
     if (!machine || !process) return NTMM_STATUS_INVALID_PARAMETER;

@@ -150,7 +150,7 @@ void hw_cpu_reset(hw_cpu_t *cpu)
     hw_machine_t *m = cpu->machine;
     unsigned index = cpu->index;
     hw_tlb_t tlb = cpu->tlb;
-    memset(cpu, 0, sizeof *cpu);
+    memset(cpu, 0, offsetof(hw_cpu_t, shootdown)); /* the mailbox belongs to every thread */
     cpu->machine = m;
     cpu->index = index;
     cpu->tlb = tlb;
@@ -186,6 +186,58 @@ bool hw_cpu_enter_paging(hw_cpu_t *cpu, ntmm_paging_mode_t mode, uint64_t cr3, n
     /* The end state of the loader's sequence (CR4, EFER, CR3, then CR0.PG), installed at once
      * so that a long-mode CR3 above 4 GiB needs no 32-bit detour. */
     return cpu_commit(cpu, cr0, cr3, cr4, efer, true, fault);
+}
+
+/* ---- shootdown mailbox --------------------------------------------------------------------------- */
+
+static void shootdown_lock(hw_shootdown_t *s)
+{
+    while (__atomic_exchange_n(&s->lock, 1u, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED)) {
+        }
+}
+
+static void shootdown_unlock(hw_shootdown_t *s)
+{
+    __atomic_store_n(&s->lock, 0u, __ATOMIC_RELEASE);
+}
+
+void hw_cpu_post_invalidate(hw_cpu_t *cpu, uint64_t la)
+{
+    hw_shootdown_t *s = &cpu->shootdown;
+    uint64_t page = la & ~(uint64_t)NTMM_PAGE_MASK;
+    shootdown_lock(s);
+    if (!s->flush_all) {
+        uint32_t i = 0;
+        while (i < s->count && s->va[i] != page) i++;
+        if (i == s->count) {
+            if (s->count < HW_SHOOTDOWN_VAS) s->va[s->count++] = page;
+            else s->flush_all = 1;
+        }
+    }
+    __atomic_store_n(&s->pending, 1u, __ATOMIC_RELEASE);
+    shootdown_unlock(s);
+}
+
+void hw_cpu_apply_shootdowns(hw_cpu_t *cpu)
+{
+    hw_shootdown_t *s = &cpu->shootdown;
+    uint64_t va[HW_SHOOTDOWN_VAS];
+    shootdown_lock(s);
+    uint32_t n = s->count;
+    bool all = s->flush_all != 0;
+    if (!all) memcpy(va, s->va, n * sizeof va[0]);
+    s->count = 0;
+    s->flush_all = 0;
+    __atomic_store_n(&s->pending, 0u, __ATOMIC_RELAXED);
+    shootdown_unlock(s);
+    if (all) {
+        hw_tlb_flush(&cpu->tlb, true);
+        cpu->stats.tlb_flushes++;
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) hw_tlb_invalidate(&cpu->tlb, va[i]);
+    cpu->stats.tlb_invlpg += n;
 }
 
 hw_cpu_stats_t hw_cpu_stats(const hw_cpu_t *cpu)

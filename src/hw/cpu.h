@@ -2,9 +2,10 @@
  * cpu.h - a virtual CPU of the simulated machine: control registers, privilege level,
  * segment registers and descriptor-table registers, and its TLB.
  *
- * A CPU is used by one host thread at a time (its owner); nothing in it is locked. The
- * paging context (hw_paging_ctx_t) is derived from CR0/CR3/CR4/EFER whenever one of them is
- * written, so the access paths never decode control registers.
+ * A CPU is used by one host thread at a time (its owner); nothing in it is locked except its
+ * shootdown mailbox, the one part other threads write. The paging context (hw_paging_ctx_t) is
+ * derived from CR0/CR3/CR4/EFER whenever one of them is written, so the access paths never
+ * decode control registers.
  */
 #ifndef NTMM_HW_CPU_H
 #define NTMM_HW_CPU_H
@@ -64,6 +65,24 @@ typedef struct hw_cpu_stats {
 
 struct hw_machine;
 
+#define HW_SHOOTDOWN_VAS 32u /* pages a mailbox holds before it turns into a full flush */
+
+/*
+ * A CPU's shootdown mailbox: the TLB invalidations other host threads ask of it, the model of
+ * NT's TB-flush IPI packet (KeFlushMultipleTb: up to a few dozen pages, else the whole TB).
+ * Any thread posts (hw_cpu_post_invalidate); only the owner applies (hw_cpu_poll), at an
+ * instruction boundary. `lock` is a spin lock held for a few stores by a poster or by the
+ * owner's drain; it guards count, flush_all and va[]. `pending` is nonzero while a request
+ * waits: written under the lock (release), read by the owner's poll without it (acquire).
+ */
+typedef struct hw_shootdown {
+    uint32_t lock;
+    uint32_t pending;
+    uint32_t count;                /* pages in va[] */
+    uint32_t flush_all;            /* va[] overflowed: drop every entry, global ones too */
+    uint64_t va[HW_SHOOTDOWN_VAS]; /* page-aligned linear addresses */
+} hw_shootdown_t;
+
 typedef struct hw_cpu {
     /* Hot: read on every access. */
     hw_tlb_entry_t *tlb_cur;   /* TLB set for explicit accesses at the current privilege */
@@ -82,6 +101,8 @@ typedef struct hw_cpu {
 
     struct hw_machine *machine;
     unsigned index;
+
+    hw_shootdown_t shootdown;  /* last: hw_cpu_reset leaves it alone (other threads write it) */
 } hw_cpu_t;
 
 /*
@@ -124,6 +145,29 @@ static inline ntmm_paging_mode_t hw_cpu_paging_mode(const hw_cpu_t *cpu)
 static inline unsigned hw_cpu_acc(const hw_cpu_t *cpu, unsigned kind)
 {
     return kind | (cpu->cpl == 3 ? HW_ACC_USER : 0u) | ((cpu->rflags & HW_RFLAGS_AC) ? HW_ACC_AC : 0u);
+}
+
+/*
+ * Posts an invalidation of la's page to cpu's mailbox (NT: the TB-flush IPI request). Any host
+ * thread may call it, owner or not; cpu's TLB is not touched. Page-table writes made before the
+ * call are seen by cpu's walks after it applies the request (the mailbox lock orders them).
+ * When the mailbox already holds HW_SHOOTDOWN_VAS pages the request becomes a full flush.
+ */
+void hw_cpu_post_invalidate(hw_cpu_t *cpu, uint64_t la);
+
+/* Applies and clears cpu's pending shootdowns (owner only): INVLPG of each posted page, or a
+ * full flush (global entries too) if the mailbox overflowed. Counted in tlb_invlpg / tlb_flushes. */
+void hw_cpu_apply_shootdowns(hw_cpu_t *cpu);
+
+/*
+ * The instruction boundary at which a CPU takes a pending TLB-flush IPI (owner only): one
+ * acquire load when nothing is pending. The memory manager's access calls run it on entry and
+ * before each retry after a fault; embedders that drive hw_load/hw_store themselves call it
+ * between guest instructions or blocks. The TLB hit path does not poll.
+ */
+static inline void hw_cpu_poll(hw_cpu_t *cpu)
+{
+    if (NTMM_UNLIKELY(__atomic_load_n(&cpu->shootdown.pending, __ATOMIC_ACQUIRE) != 0)) hw_cpu_apply_shootdowns(cpu);
 }
 
 /* Statistics, with the hit counter folded in. */

@@ -11,7 +11,10 @@
  *     page not committed ............................... access violation
  *     committed, protection denies the access .......... access violation
  *     committed, guard page ............................ fault_guard: clear the guard, raise
- *                                                        STATUS_GUARD_PAGE_VIOLATION once
+ *                                                        STATUS_GUARD_PAGE_VIOLATION once; in a
+ *                                                        thread's stack move the guard down and
+ *                                                        retry, or raise STATUS_STACK_OVERFLOW
+ *                                                        (mm_stack_guard_fault, stack.c)
  *     committed, zero or demand-zero PTE ............... fault_demand_zero: a zeroed frame
  *     committed, transition PTE ........................ fault_transition: a soft fault
  *     page file, prototype ............................. later issues (paging, sections)
@@ -23,6 +26,7 @@
 
 #include "base/bugcheck.h"
 #include "hw/access.h"
+#include "mm/stack.h"
 
 /* A write the protection allows to a watched page whose PTE has R/W = 0 is the page's first
  * write since the last reset: recorded and made writable (mm_vm_watch_mark). Otherwise a stale
@@ -43,8 +47,10 @@ static ntmm_status_t fault_on_valid(mm_process_t *p, const mm_vad_t *vad, va_t v
     return NTMM_STATUS_ACCESS_VIOLATION;
 }
 
-/* Clears the guard of the faulting page only, then reports the violation (NT: MiCheckForUserStackOverflow's caller path for non-stack guards). */
-static ntmm_status_t fault_guard(mm_process_t *p, va_t va, const mm_vm_page_t *pg)
+/* Clears the guard of the faulting page only, then reports the violation (NT: MiCheckForUserStackOverflow's
+ * caller path for non-stack guards); in a thread's stack the guard moves down instead (mm_stack_guard_fault:
+ * STATUS_SUCCESS, the access is retried) or STATUS_STACK_OVERFLOW is raised. */
+static ntmm_status_t fault_guard(mm_process_t *p, mm_vad_t *vad, va_t va, const mm_vm_page_t *pg)
 {
     pa_t slot;
     if (mm_ptm_ensure(p->as, va, 1, &slot) != NTMM_STATUS_SUCCESS) return NTMM_STATUS_NO_MEMORY;
@@ -53,6 +59,10 @@ static ntmm_status_t fault_guard(mm_process_t *p, va_t va, const mm_vm_page_t *p
         mm_ptm_write(p->as, slot, mm_pte_sw_set_protection(pg->pte, unguarded));
     else
         mm_ptm_write(p->as, slot, mm_pte_make_demand_zero(&p->vm->fmt, unguarded));
+    if (vad->flags & MM_VAD_STACK) {
+        ntmm_status_t st = mm_stack_guard_fault(p, vad, va);
+        if (st != NTMM_STATUS_GUARD_PAGE_VIOLATION) return st;
+    }
     p->counts.guard++;
     return NTMM_STATUS_GUARD_PAGE_VIOLATION;
 }
@@ -122,7 +132,7 @@ ntmm_status_t mm_fault_locked(mm_process_t *p, va_t va, ntmm_access_t access, bo
             st = fault_on_valid(p, vad, va, access, &pg);
         } else if (pg.committed) {
             switch (mm_protect_check_access(pg.prot, access)) {
-            case MM_ACCESS_GUARD: st = fault_guard(p, va, &pg); break;
+            case MM_ACCESS_GUARD: st = fault_guard(p, vad, va, &pg); break;
             case MM_ACCESS_ALLOWED:
             case MM_ACCESS_COPY_ON_WRITE:
                 if (pg.kind == MM_PTE_KIND_ZERO || pg.kind == MM_PTE_KIND_DEMAND_ZERO) st = fault_demand_zero(p, vad, va, &pg);
@@ -157,6 +167,7 @@ ntmm_status_t mm_access(mm_process_t *p, hw_cpu_t *cpu, va_t va, void *buf, size
     uint8_t *b = buf;
     bool user = cpu->cpl == 3;
     for (;;) {
+        hw_cpu_poll(cpu); /* an instruction boundary: take pending TLB shootdowns (mm_vm_flush_va) */
         size_t n = 0;
         ntmm_fault_t f;
         bool ok = hw_access_linear(cpu, va + moved, b + moved, len - moved, access, &n, &f);

@@ -16,6 +16,7 @@
 
 #include "base/bugcheck.h"
 #include "host/host.h"
+#include "mm/stack.h"
 
 /* ---- commit ------------------------------------------------------------------------------------ */
 
@@ -158,11 +159,16 @@ static ntmm_status_t vm_pte_slot(mm_process_t *p, va_t va, pa_t *pte_pa)
     return mm_ptm_ensure(p->as, va, 1, pte_pa);
 }
 
-/* Invalidates va on every CPU of the machine (NT: KeFlushSingleTb / the TB flush IPI). */
+/*
+ * Shoots va down on every CPU of the machine (NT: KeFlushSingleTb and its TB-flush IPI): a
+ * request is posted to each CPU's mailbox, the caller's own CPU included, and no TLB is
+ * touched here; each CPU applies it at its next instruction boundary (hw_cpu_poll). Race-free
+ * because a TLB is only ever written by its CPU's owner, whoever calls this.
+ */
 void mm_vm_flush_va(mm_process_t *p, va_t va)
 {
     hw_machine_t *m = p->vm->db->machine;
-    for (unsigned i = 0; i < m->cpu_count; i++) hw_tlb_invalidate(&m->cpus[i].tlb, va);
+    for (unsigned i = 0; i < m->cpu_count; i++) hw_cpu_post_invalidate(&m->cpus[i], va);
 }
 
 /*
@@ -182,6 +188,24 @@ static void vm_drop_valid(mm_process_t *p, va_t va, pa_t pte_pa, uint64_t next)
 
 /* ---- processes ------------------------------------------------------------------------------------ */
 
+/*
+ * KUSER_SHARED_DATA's user view at va (VQ-007): one page, MEM_PRIVATE, committed READONLY,
+ * its own allocation, secured against the process (MM_VAD_NO_CHANGE). Simplification: NT maps
+ * the one system page every process shares (MmSharedUserDataPte); without sections ntmm gives
+ * each process a private demand-zero page. As the shared page is, it is charged to no commit
+ * (the VAD's commit_charge stays 0; teardown returns nothing for it). Called on a new process.
+ */
+static ntmm_status_t vm_shared_data_create(mm_process_t *p, va_t va)
+{
+    mm_vad_t *vad = host_calloc(1, sizeof *vad);
+    if (!vad) return NTMM_STATUS_NO_MEMORY;
+    vpn_t v = va >> NTMM_PAGE_SHIFT;
+    mm_vad_init(vad, v, v, MM_VAD_PRIVATE, NTMM_PAGE_READONLY, MM_VAD_MEM_COMMIT | MM_VAD_NO_CHANGE);
+    ntmm_status_t st = mm_vad_insert(&p->vads, vad);
+    if (st != NTMM_STATUS_SUCCESS) host_free(vad);
+    return st;
+}
+
 ntmm_status_t mm_process_create(mm_vm_t *vm, mm_layout_id_t layout, mm_process_t **out)
 {
     *out = NULL;
@@ -195,6 +219,14 @@ ntmm_status_t mm_process_create(mm_vm_t *vm, mm_layout_id_t layout, mm_process_t
     }
     const mm_layout_t *l = p->as->layout;
     mm_vad_tree_init(&p->vads, l->lowest_user >> NTMM_PAGE_SHIFT, l->highest_user >> NTMM_PAGE_SHIFT);
+    if (l->shared_data_user) {
+        st = vm_shared_data_create(p, l->shared_data_user);
+        if (st != NTMM_STATUS_SUCCESS) {
+            mm_aspace_destroy(p->as);
+            host_free(p);
+            return st;
+        }
+    }
     *out = p;
     return NTMM_STATUS_SUCCESS;
 }
@@ -205,6 +237,7 @@ ntmm_status_t mm_process_destroy(mm_process_t *p)
 {
     if (!p) return NTMM_STATUS_INVALID_PARAMETER;
     mm_aspace_lock(p->as);
+    mm_stack_forget_threads(p);
     mm_vad_t *vad;
     while ((vad = mm_vad_first(&p->vads)) != NULL) vm_release_range_locked(p, vad, vad->start_vpn, vad->end_vpn);
     mm_ptm_delete_range(p->as, p->as->layout->lowest_user, p->as->layout->highest_user + 1u);
@@ -252,6 +285,7 @@ static uint64_t vm_decommit_pages(mm_process_t *p, mm_vad_t *vad, vpn_t first, v
             if (vm_pte_slot(p, va, &slot) == NTMM_STATUS_SUCCESS) mm_ptm_write(p->as, slot, next);
         }
     }
+    if (vad->flags & MM_VAD_NO_CHANGE) was = 0; /* KUSER_SHARED_DATA is charged to no one */
     if (was) {
         vm_uncharge(p, was);
         vad->commit_charge -= was < vad->commit_charge ? was : vad->commit_charge;
@@ -315,6 +349,10 @@ ntmm_status_t mm_vm_free(mm_process_t *p, va_t *base, uint64_t *size, uint32_t t
     vpn_t first, last;
     if (!vad) {
         st = NTMM_STATUS_MEMORY_NOT_ALLOCATED;
+        goto out;
+    }
+    if (vad->flags & MM_VAD_NO_CHANGE) {
+        st = NTMM_STATUS_INVALID_PAGE_PROTECTION; /* a secured VAD (MiCheckSecuredVad) */
         goto out;
     }
     if (s == 0) {
@@ -411,6 +449,11 @@ static ntmm_status_t vm_commit_range(mm_process_t *p, mm_vad_t *vad, vpn_t first
     return NTMM_STATUS_SUCCESS;
 }
 
+ntmm_status_t mm_vm_commit_locked(mm_process_t *p, mm_vad_t *vad, vpn_t first, vpn_t last, mm_prot_t prot)
+{
+    return vm_commit_range(p, vad, first, last, prot);
+}
+
 ntmm_status_t mm_vm_allocate(mm_process_t *p, va_t *base, uint64_t zero_bits, uint64_t *size, uint32_t type,
                              uint32_t protect)
 {
@@ -490,6 +533,10 @@ ntmm_status_t mm_vm_allocate(mm_process_t *p, va_t *base, uint64_t zero_bits, ui
             st = NTMM_STATUS_CONFLICTING_ADDRESSES; /* free, past the allocation, or across two (VA-015, VA-017) */
             goto out;
         }
+        if (vad->flags & MM_VAD_NO_CHANGE) {
+            st = NTMM_STATUS_INVALID_PAGE_PROTECTION; /* a secured VAD (MiCheckSecuredVad) */
+            goto out;
+        }
         if (type & (NTMM_MEM_RESET | NTMM_MEM_RESET_UNDO)) {
             /* contents may be discarded; nothing to do until pages can be written out (RS-001) */
             goto done;
@@ -529,7 +576,7 @@ ntmm_status_t mm_vm_protect(mm_process_t *p, va_t *base, uint64_t *size, uint32_
         st = NTMM_STATUS_CONFLICTING_ADDRESSES;
         goto out;
     }
-    if (mm_protect_is_writecopy(prot)) {
+    if (mm_protect_is_writecopy(prot) || (vad->flags & MM_VAD_NO_CHANGE)) {
         st = NTMM_STATUS_INVALID_PAGE_PROTECTION;
         goto out;
     }
@@ -827,10 +874,12 @@ bool mm_process_check(mm_process_t *p)
             if ((vad->flags & MM_VAD_WRITE_WATCH) && !written && pg.kind == MM_PTE_KIND_VALID && (pg.pte & HW_PTE_RW))
                 ok = false;
         }
+        if (vad->flags & MM_VAD_NO_CHANGE) n = 0; /* KUSER_SHARED_DATA: not charged */
         if (n != vad->commit_charge) ok = false;
         charged += n;
     }
     if (ok && charged != p->commit_charge) ok = false;
+    if (ok) ok = mm_stack_check(p);
     mm_aspace_unlock(p->as);
     if (ok) ok = mm_aspace_check(p->as);
     else NTMM_BUGCHECK(&p->vm->db->machine->bugcheck, NTMM_BUGCHECK_MEMORY_MANAGEMENT, 0x41287u, charged,

@@ -38,6 +38,15 @@
  * PTEs are created lazily, a zero PTE meaning "committed with the VAD's protection". */
 #define MM_VAD_MEM_COMMIT 0x0100u
 
+/* A thread's user stack (NT: the range between a TEB's DeallocationStack and StackBase, which
+ * MiCheckForUserStackOverflow consults): a guard page touched in it moves down (mm/stack.h). */
+#define MM_VAD_STACK 0x0200u
+
+/* The allocation cannot be freed, decommitted, recommitted or reprotected by the process (NT:
+ * VadFlags.NoChange, a secured VAD): KUSER_SHARED_DATA's user view. Such calls return
+ * STATUS_INVALID_PAGE_PROTECTION (MiCheckSecuredVad). */
+#define MM_VAD_NO_CHANGE 0x0400u
+
 /*
  * Per-page state of a private VAD that the page tables cannot hold (NT keeps the write-watch
  * bits in the VAD's MI_PHYSICAL_VIEW bitmap, and locked pages in the working-set list, WSLE
@@ -93,6 +102,7 @@ typedef struct mm_process {
     uint64_t commit_peak;
     uint64_t private_pages;        /* frames mapped by private pages (the working set, for now) */
     mm_fault_counts_t counts;
+    struct mm_thread *threads;     /* the threads with user stacks (mm/stack.h), address-space lock */
 } mm_process_t;
 
 /* The state of one page of a VAD, as the table at the top of this file decides it. */
@@ -175,6 +185,14 @@ void mm_vm_watch_mark(mm_process_t *p, const mm_vad_t *vad, va_t va);
 
 /* True if page va of vad is locked by NtLockVirtualMemory (address-space lock held). */
 bool mm_vm_page_locked(const mm_vad_t *vad, va_t va);
+
+/*
+ * Commits pages [first, last] of vad with protection prot, as MEM_COMMIT on an existing
+ * allocation does (charging the pages not yet committed; a committed page only changes
+ * protection). Address-space lock held. STATUS_COMMITMENT_LIMIT, STATUS_NO_MEMORY.
+ * For the fault handler's stack growth (NT: MiCheckForUserStackOverflow's commit).
+ */
+ntmm_status_t mm_vm_commit_locked(mm_process_t *p, mm_vad_t *vad, vpn_t first, vpn_t last, mm_prot_t prot);
 
 /* mm_fault with p's address-space lock already held (for services that fault pages in). */
 ntmm_status_t mm_fault_locked(mm_process_t *p, va_t va, ntmm_access_t access, bool user);
