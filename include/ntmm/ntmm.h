@@ -6,6 +6,8 @@
 #include <ntmm/ntmm_hw.h>
 #include <ntmm/ntmm_machine.h>
 #include <ntmm/ntmm_process.h>
+#include <ntmm/ntmm_thread.h>
+#include <ntmm/ntmm_win32.h>
 #include <ntmm/ntmm_vm.h>
 #include <ntmm/ntmm_status.h>
 

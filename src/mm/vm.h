@@ -117,7 +117,8 @@ typedef struct mm_vm_page {
 /* Reads page va's state (address-space lock held). NT: MiQueryAddressState/MiGetPageProtection. */
 void mm_vm_page_state(mm_process_t *p, const mm_vad_t *vad, va_t va, mm_vm_page_t *pg);
 
-/* Invalidates va in the TLB of every CPU of the machine. */
+/* Posts an invalidation of va to every CPU of the machine (a TB-flush IPI): each CPU applies
+ * it at its next access call or ntmm_cpu_poll (hw_cpu_poll). */
 void mm_vm_flush_va(mm_process_t *p, va_t va);
 
 /*
