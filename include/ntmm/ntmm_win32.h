@@ -187,4 +187,20 @@ typedef struct ntmm_process_memory_counters {
  */
 int ntmm_get_process_memory_info(ntmm_handle_t process, ntmm_process_memory_counters_t *counters);
 
+/* ReadProcessMemory / WriteProcessMemory: TRUE, or FALSE with the last error (ERROR_PARTIAL_COPY
+ * when the copy stopped on the target's side); *done (may be NULL) gets the bytes copied. */
+int ntmm_read_process_memory(ntmm_handle_t process, uint64_t address, void *buffer, size_t size, size_t *done);
+int ntmm_write_process_memory(ntmm_handle_t process, uint64_t address, const void *buffer, size_t size,
+                              size_t *done);
+
+/* VirtualLock / VirtualUnlock on the current process (NtLockVirtualMemory(MAP_PROCESS)). */
+int ntmm_virtual_lock(uint64_t address, uint64_t size);
+int ntmm_virtual_unlock(uint64_t address, uint64_t size);
+
+/* GetWriteWatch / ResetWriteWatch on the current process: 0 on success, (UINT)-1 on failure with
+ * the last error (87 for bad arguments, 998 for a NULL output pointer). */
+uint32_t ntmm_get_write_watch(uint32_t flags, uint64_t base, uint64_t size, uint64_t *addresses, uint64_t *count,
+                              uint32_t *granularity);
+uint32_t ntmm_reset_write_watch(uint64_t base, uint64_t size);
+
 #endif /* NTMM_WIN32_H */

@@ -246,3 +246,49 @@ int ntmm_get_process_memory_info(ntmm_handle_t process, ntmm_process_memory_coun
     };
     return 1;
 }
+
+int ntmm_read_process_memory(ntmm_handle_t process, uint64_t address, void *buffer, size_t size, size_t *done)
+{
+    size_t n = 0;
+    ntmm_status_t st = ntmm_nt_read_virtual_memory(win32_process(process), address, buffer, size, &n);
+    if (done) *done = n;
+    return NTMM_NT_SUCCESS(st) && st != NTMM_STATUS_PARTIAL_COPY ? 1 : win32_fail_nt(st);
+}
+
+int ntmm_write_process_memory(ntmm_handle_t process, uint64_t address, const void *buffer, size_t size,
+                              size_t *done)
+{
+    size_t n = 0;
+    ntmm_status_t st = ntmm_nt_write_virtual_memory(win32_process(process), address, buffer, size, &n);
+    if (done) *done = n;
+    return NTMM_NT_SUCCESS(st) && st != NTMM_STATUS_PARTIAL_COPY ? 1 : win32_fail_nt(st);
+}
+
+int ntmm_virtual_lock(uint64_t address, uint64_t size)
+{
+    ntmm_status_t st = ntmm_nt_lock_virtual_memory(win32_teb.process, &address, &size, NTMM_MAP_PROCESS);
+    return NTMM_NT_SUCCESS(st) ? 1 : win32_fail_nt(st);
+}
+
+int ntmm_virtual_unlock(uint64_t address, uint64_t size)
+{
+    ntmm_status_t st = ntmm_nt_unlock_virtual_memory(win32_teb.process, &address, &size, NTMM_MAP_PROCESS);
+    return NTMM_NT_SUCCESS(st) ? 1 : win32_fail_nt(st);
+}
+
+uint32_t ntmm_get_write_watch(uint32_t flags, uint64_t base, uint64_t size, uint64_t *addresses, uint64_t *count,
+                              uint32_t *granularity)
+{
+    ntmm_status_t st = ntmm_nt_get_write_watch(win32_teb.process, flags, base, size, addresses, count, granularity);
+    if (NTMM_NT_SUCCESS(st)) return 0;
+    win32_fail_nt(st);
+    return UINT32_MAX;
+}
+
+uint32_t ntmm_reset_write_watch(uint64_t base, uint64_t size)
+{
+    ntmm_status_t st = ntmm_nt_reset_write_watch(win32_teb.process, base, size);
+    if (NTMM_NT_SUCCESS(st)) return 0;
+    win32_fail_nt(st);
+    return UINT32_MAX;
+}

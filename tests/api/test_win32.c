@@ -852,9 +852,57 @@ static void test_win32_snippet(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* RW-003/008 through Win32 (ERROR_PARTIAL_COPY), VirtualLock/VirtualUnlock (158), GetWriteWatch's
+ * argument errors (WW-014) and WW-004. */
+static void test_process_memory_lock_watch(void **state)
+{
+    (void)state;
+    LPVOID p = VirtualAlloc(NULL, 2 * P, MEM_RESERVE, PAGE_READWRITE);
+    assert_non_null(p);
+    assert_ptr_equal(VirtualAlloc(p, P, MEM_COMMIT, PAGE_READWRITE), p);
+    char msg[] = "cross-process", back[2 * P];
+    SIZE_T n = 0;
+    assert_true(WriteProcessMemory(GetCurrentProcess(), p, msg, sizeof msg, &n));
+    assert_int_equal(n, sizeof msg);
+    SetLastError(DEAD);
+    assert_false(ReadProcessMemory(GetCurrentProcess(), p, back, 2 * P, &n)); /* runs into the reserved page */
+    assert_int_equal(GetLastError(), 299);
+    assert_int_equal(n, P);
+    assert_string_equal(back, msg);
+    assert_true(VirtualLock(p, P));
+    assert_true(VirtualUnlock(p, P));
+    SetLastError(DEAD);
+    assert_false(VirtualUnlock(p, P));
+    assert_int_equal(GetLastError(), 158); /* ERROR_NOT_LOCKED */
+    assert_true(VirtualFree(p, 0, MEM_RELEASE));
+
+    uint64_t w = ntmm_virtual_alloc(0, 16 * P, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+    assert_true(w != 0);
+    uint64_t addr[16], count = 16;
+    uint32_t gran = 0;
+    assert_int_equal(ntmm_get_write_watch(0, w, 16 * P, addr, &count, &gran), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(gran, P);
+    assert_true(WriteProcessMemory(GetCurrentProcess(), (LPVOID)(uintptr_t)(w + P + 1), msg, 1, &n));
+    count = 16;
+    assert_int_equal(ntmm_get_write_watch(0, w, 16 * P, addr, &count, &gran), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(addr[0], w + P);
+    count = 0;
+    SetLastError(DEAD);
+    assert_int_equal(ntmm_get_write_watch(0, w, 16 * P, addr, &count, &gran), UINT32_MAX);
+    assert_int_equal(GetLastError(), 87);
+    SetLastError(DEAD);
+    assert_int_equal(ntmm_get_write_watch(0, w, 16 * P, addr, NULL, &gran), UINT32_MAX);
+    assert_int_equal(GetLastError(), 998);
+    assert_int_equal(ResetWriteWatch((LPVOID)(uintptr_t)w, 16 * P), 0);
+    assert_true(ntmm_virtual_free(w, 0, MEM_RELEASE));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_process_memory_lock_watch),
         T(test_va_001_size_zero),
         T(test_va_003_commit_in_reservation),
         T(test_va_004_reuse_after_release),

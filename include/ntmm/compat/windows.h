@@ -582,6 +582,39 @@ static inline BOOL VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewPr
     return VirtualProtectEx(GetCurrentProcess(), lpAddress, dwSize, flNewProtect, lpflOldProtect);
 }
 
+static inline BOOL ReadProcessMemory(HANDLE hProcess, LPCVOID lpBaseAddress, LPVOID lpBuffer, SIZE_T nSize,
+                                     SIZE_T *lpNumberOfBytesRead)
+{
+    size_t done = 0;
+    BOOL ok = ntmm_read_process_memory(hProcess, (uint64_t)(uintptr_t)lpBaseAddress, lpBuffer, nSize, &done);
+    if (lpNumberOfBytesRead) *lpNumberOfBytesRead = done;
+    return ok;
+}
+
+static inline BOOL WriteProcessMemory(HANDLE hProcess, LPVOID lpBaseAddress, LPCVOID lpBuffer, SIZE_T nSize,
+                                      SIZE_T *lpNumberOfBytesWritten)
+{
+    size_t done = 0;
+    BOOL ok = ntmm_write_process_memory(hProcess, (uint64_t)(uintptr_t)lpBaseAddress, lpBuffer, nSize, &done);
+    if (lpNumberOfBytesWritten) *lpNumberOfBytesWritten = done;
+    return ok;
+}
+
+static inline BOOL VirtualLock(LPVOID lpAddress, SIZE_T dwSize)
+{
+    return ntmm_virtual_lock((uint64_t)(uintptr_t)lpAddress, dwSize);
+}
+
+static inline BOOL VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize)
+{
+    return ntmm_virtual_unlock((uint64_t)(uintptr_t)lpAddress, dwSize);
+}
+
+static inline UINT ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize)
+{
+    return ntmm_reset_write_watch((uint64_t)(uintptr_t)lpBaseAddress, dwRegionSize);
+}
+
 /* Returns sizeof(MEMORY_BASIC_INFORMATION) (the bytes written) or 0; a dwLength below that
  * fails with ERROR_BAD_LENGTH (24), a NULL lpBuffer with ERROR_NOACCESS (998). */
 static inline SIZE_T VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
