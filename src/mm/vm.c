@@ -129,7 +129,14 @@ void mm_vm_page_state(mm_process_t *p, const mm_vad_t *vad, va_t va, mm_vm_page_
 {
     unsigned level = 0;
     pg->pte_pa = mm_ptm_lookup(p->as, va, &level);
-    if (level != 1) pg->pte_pa = 0;
+    pg->span = 1;
+    if (level != 1) {
+        if (pg->pte_pa && level > 1) {
+            uint64_t size = hw_paging_level_size(p->as->mode, level);
+            pg->span = (ntmm_align_down(va, size) + size - ntmm_align_down(va, NTMM_PAGE_SIZE)) >> NTMM_PAGE_SHIFT;
+        }
+        pg->pte_pa = 0;
+    }
     pg->pte = pg->pte_pa ? mm_ptm_read(p->as, pg->pte_pa) : 0;
     pg->kind = mm_pte_classify(&p->vm->fmt, pg->pte);
     pg->committed = true;
@@ -151,6 +158,20 @@ void mm_vm_page_state(mm_process_t *p, const mm_vad_t *vad, va_t va, mm_vm_page_
         pg->prot = mm_pte_sw_protection(pg->pte);
         break;
     }
+}
+
+/* Committed pages of [first, last] in vad, stepping over missing page tables whole. */
+static uint64_t vm_count_committed(mm_process_t *p, const mm_vad_t *vad, vpn_t first, vpn_t last)
+{
+    uint64_t n = 0;
+    for (vpn_t v = first; v <= last;) {
+        mm_vm_page_t pg;
+        mm_vm_page_state(p, vad, v << NTMM_PAGE_SHIFT, &pg);
+        uint64_t k = pg.span < last - v + 1u ? pg.span : last - v + 1u;
+        if (pg.committed) n += k;
+        v += k;
+    }
+    return n;
 }
 
 /* The PTE slot of va, creating its page tables. */
@@ -267,6 +288,13 @@ static uint64_t vm_decommit_pages(mm_process_t *p, mm_vad_t *vad, vpn_t first, v
         va_t va = v << NTMM_PAGE_SHIFT;
         mm_vm_page_t pg;
         mm_vm_page_state(p, vad, va, &pg);
+        if (pg.span > 1 && (release || !pg.committed)) {
+            /* no page table: nothing to undo here, whatever the span's state */
+            uint64_t k = pg.span < last - v + 1u ? pg.span : last - v + 1u;
+            if (pg.committed) was += k;
+            v += k - 1u;
+            continue;
+        }
         if (pg.committed) was++;
         uint64_t next = release ? 0 : decommitted;
         if (!release && !pg.committed && pg.kind == MM_PTE_KIND_ZERO) continue; /* already reserved */
@@ -316,12 +344,7 @@ static ntmm_status_t vm_release_range_locked(mm_process_t *p, mm_vad_t *vad, vpn
     if (r == MM_VAD_SPLIT_KEPT_BOTH) {
         tail->owner = tx;
         /* charges move with the pages: count the tail's committed pages */
-        uint64_t n = 0;
-        for (vpn_t v = tail->start_vpn; v <= tail->end_vpn; v++) {
-            mm_vm_page_t pg;
-            mm_vm_page_state(p, tail, v << NTMM_PAGE_SHIFT, &pg);
-            n += pg.committed;
-        }
+        uint64_t n = vm_count_committed(p, tail, tail->start_vpn, tail->end_vpn);
         tail->commit_charge = n;
         vad->commit_charge = before - n;
     } else {
@@ -391,12 +414,7 @@ out:
  * pages already committed, VA-010/VA-018). Address-space lock held. */
 static ntmm_status_t vm_commit_range(mm_process_t *p, mm_vad_t *vad, vpn_t first, vpn_t last, mm_prot_t prot)
 {
-    uint64_t newly = 0;
-    for (vpn_t v = first; v <= last; v++) {
-        mm_vm_page_t pg;
-        mm_vm_page_state(p, vad, v << NTMM_PAGE_SHIFT, &pg);
-        newly += !pg.committed;
-    }
+    uint64_t newly = (last - first + 1u) - vm_count_committed(p, vad, first, last);
     ntmm_status_t st = vm_charge(p, newly);
     if (st != NTMM_STATUS_SUCCESS) return st;
     vad->commit_charge += newly;
@@ -440,7 +458,10 @@ static ntmm_status_t vm_commit_range(mm_process_t *p, mm_vad_t *vad, vpn_t first
             mm_ptm_write(p->as, pg.pte_pa, mm_pte_sw_set_protection(pg.pte, prot));
             continue;
         }
-        if (pg.committed && pg.kind == MM_PTE_KIND_ZERO && prot == mm_protect_from_win32(vad->protection)) continue;
+        if (pg.committed && pg.kind == MM_PTE_KIND_ZERO && prot == mm_protect_from_win32(vad->protection)) {
+            if (pg.span > 1) v += (pg.span < last - v + 1u ? pg.span : last - v + 1u) - 1u; /* no table to write */
+            continue;
+        }
         pa_t slot;
         st = vm_pte_slot(p, va, &slot);
         if (st != NTMM_STATUS_SUCCESS) return st;
@@ -586,12 +607,9 @@ ntmm_status_t mm_vm_protect(mm_process_t *p, va_t *base, uint64_t *size, uint32_
         mm_protect_modifier(alloc) != mm_protect_modifier(prot))
         prot = mm_protect_base(prot);
     mm_vm_page_t pg;
-    for (vpn_t v = first; v <= last; v++) {
-        mm_vm_page_state(p, vad, v << NTMM_PAGE_SHIFT, &pg);
-        if (!pg.committed) {
-            st = NTMM_STATUS_NOT_COMMITTED;
-            goto out;
-        }
+    if (vm_count_committed(p, vad, first, last) != last - first + 1u) {
+        st = NTMM_STATUS_NOT_COMMITTED;
+        goto out;
     }
     mm_vm_page_state(p, vad, first << NTMM_PAGE_SHIFT, &pg);
     *old = mm_protect_to_win32(pg.prot);
@@ -625,11 +643,13 @@ ntmm_status_t mm_vm_query(mm_process_t *p, va_t va, ntmm_memory_basic_informatio
     } else {
         mm_vm_page_t first, pg;
         mm_vm_page_state(p, vad, va, &first);
-        vpn_t v = vpn + 1u;
-        for (; v <= vad->end_vpn; v++) {
+        vpn_t v = vpn + first.span;
+        while (v <= vad->end_vpn) {
             mm_vm_page_state(p, vad, v << NTMM_PAGE_SHIFT, &pg);
             if (pg.committed != first.committed || (first.committed && pg.prot != first.prot)) break;
+            v += pg.span;
         }
+        if (v > vad->end_vpn + 1u) v = vad->end_vpn + 1u;
         mbi->allocation_base = mm_vad_base(vad);
         mbi->allocation_protect = vad->protection;
         mbi->region_size = (v - vpn) << NTMM_PAGE_SHIFT;
@@ -864,6 +884,12 @@ bool mm_process_check(mm_process_t *p)
         for (vpn_t v = vad->start_vpn; v <= vad->end_vpn; v++) {
             mm_vm_page_t pg;
             mm_vm_page_state(p, vad, v << NTMM_PAGE_SHIFT, &pg);
+            if (!x && pg.span > 1) { /* no table: the span shares one state */
+                uint64_t k = pg.span < vad->end_vpn - v + 1u ? pg.span : vad->end_vpn - v + 1u;
+                if (pg.committed) n += k;
+                v += k - 1u;
+                continue;
+            }
             n += pg.committed;
             if (pg.kind == MM_PTE_KIND_BAD) ok = false;
             if (!x) continue;

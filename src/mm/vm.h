@@ -112,6 +112,8 @@ typedef struct mm_vm_page {
     mm_pte_kind_t kind;
     bool committed;
     mm_prot_t prot;     /* of a committed page (guard included) */
+    uint64_t span;      /* pages from this one on that share its state for certain: 1, or the
+                           rest of a missing page table's span (no PTE exists there) */
 } mm_vm_page_t;
 
 /* Reads page va's state (address-space lock held). NT: MiQueryAddressState/MiGetPageProtection. */
