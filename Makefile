@@ -6,7 +6,7 @@
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all build demo check bench clang clean
+.PHONY: all build demo check bench clang clean fuzz
 
 all: build
 
@@ -44,6 +44,20 @@ clang:
 	@scripts/deps.sh check
 	CC=clang $(CMAKE) -S . -B build/clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	$(CMAKE) --build build/clang -j $(JOBS)
+
+# The libFuzzer target over the VM API (tests/fuzz/fuzz_vm.c) with ASan+UBSan, for
+# FUZZ_SECONDS, on the corpus build/fuzz/corpus (seeded from tests/fuzz/corpus); crashes are
+# written to build/fuzz/artifacts/. Replay one with: build/fuzz/tests/fuzz/fuzz_vm FILE
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+fuzz:
+	@scripts/deps.sh fuzz
+	CC=clang $(CMAKE) -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DNTMM_SANITIZE=address -DNTMM_FUZZ=ON \
+	    -DNTMM_BENCH=OFF -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
+	$(CMAKE) --build build/fuzz -j $(JOBS) --target fuzz_vm
+	mkdir -p build/fuzz/corpus build/fuzz/artifacts
+	./build/fuzz/tests/fuzz/fuzz_vm -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30 $(FUZZ_ARGS) \
+	    -artifact_prefix=build/fuzz/artifacts/ build/fuzz/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf build

@@ -12,6 +12,7 @@ case "$what" in
     build) pkgs="" ;;
     check) pkgs="libcmocka-dev" ;;
     bench) pkgs="libunicorn-dev" ;;
+    fuzz) pkgs="libcmocka-dev clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
 esac
 missing=""
