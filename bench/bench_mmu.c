@@ -29,6 +29,7 @@
 
 #include <ntmm/ntmm.h>
 
+#include "bench_util.h"
 #include "base/rng.h"
 #include "hw/access.h"
 #include "hw/machine.h"
@@ -107,13 +108,6 @@ typedef struct checks {
 } checks_t;
 
 /* ---------------------------------------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The value the pattern puts at guest physical address pa (every aligned 8-byte slot). */
 static inline uint64_t pattern_value(uint64_t pa)
@@ -278,12 +272,6 @@ static uint64_t job_run(const job_t *j, uint64_t *bad)
     }
     (*bad)++;
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static timing_t timing_of(double *samples, unsigned count)
@@ -768,25 +756,6 @@ out:
 
 /* ---------------------------------------------------------------------------------------- */
 /* The report. */
-
-static void cpu_model(char *buf, size_t len)
-{
-    snprintf(buf, len, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0) continue;
-        const char *v = strchr(line, ':');
-        if (!v) break;
-        v++;
-        while (*v == ' ' || *v == '\t') v++;
-        snprintf(buf, len, "%s", v);
-        buf[strcspn(buf, "\n")] = '\0';
-        break;
-    }
-    fclose(f);
-}
 
 static double ratio(timing_t a, timing_t b) { return b.min_ns > 0 ? a.min_ns / b.min_ns : 0.0; }
 

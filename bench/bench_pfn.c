@@ -49,6 +49,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "base/rng.h"
 #include "hw/machine.h"
 #include "mm/pfn.h"
@@ -134,13 +135,6 @@ typedef struct checks {
 
 /* ---------------------------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void check(checks_t *c, bool ok, const char *who, const char *what)
 {
     if (ok) {
@@ -160,12 +154,6 @@ static void check_machine(checks_t *c, bool ok, const hw_machine_t *m, const cha
                 ntmm_bugcheck_name(m->bugcheck.code), (unsigned long long)m->bugcheck.param[0],
                 (unsigned long long)m->bugcheck.param[1], (unsigned long long)m->bugcheck.param[2],
                 (unsigned long long)m->bugcheck.param[3], m->bugcheck.where ? m->bugcheck.where : "?");
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static timing_t timing_of(double *samples, unsigned count)
@@ -698,25 +686,6 @@ out:
 
 /* ---------------------------------------------------------------------------------------- */
 /* The report. */
-
-static void cpu_model(char *buf, size_t len)
-{
-    snprintf(buf, len, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0) continue;
-        const char *v = strchr(line, ':');
-        if (!v) break;
-        v++;
-        while (*v == ' ' || *v == '\t') v++;
-        snprintf(buf, len, "%s", v);
-        buf[strcspn(buf, "\n")] = '\0';
-        break;
-    }
-    fclose(f);
-}
 
 /* Tracks the largest median/min spread, to say how noisy the run was. */
 typedef struct spread {

@@ -52,6 +52,7 @@
 
 #include <ntmm/ntmm.h>
 
+#include "bench_util.h"
 #include "base/base.h"
 #include "base/rng.h"
 
@@ -113,13 +114,6 @@ typedef struct results {
 
 /* ---------------------------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static bool check(bench_t *b, bool ok, const char *what)
 {
     if (ok) {
@@ -129,12 +123,6 @@ static bool check(bench_t *b, bool ok, const char *what)
     b->c.failed++;
     fprintf(stderr, "bench_vm: CHECK FAILED: %s\n", what);
     return false;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static timing_t timing_of(double *samples, unsigned count)
@@ -580,25 +568,6 @@ static void run(bench_t *b, results_t *res)
 
 /* ---------------------------------------------------------------------------------------- */
 /* The report. */
-
-static void cpu_model(char *buf, size_t len)
-{
-    snprintf(buf, len, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0) continue;
-        const char *v = strchr(line, ':');
-        if (!v) break;
-        v++;
-        while (*v == ' ' || *v == '\t') v++;
-        snprintf(buf, len, "%s", v);
-        buf[strcspn(buf, "\n")] = '\0';
-        break;
-    }
-    fclose(f);
-}
 
 static const char *met(bool ok) { return ok ? "met" : "MISSED"; }
 
