@@ -777,17 +777,9 @@ static void report(const bench_opts_t *o, const mode_result_t *res, size_t count
     char cpu[128];
     cpu_model(cpu, sizeof cpu);
     spread_t sp = { 1.0, "", "" };
-#if defined(__clang__)
-    const char *cc = "clang " __clang_version__; /* ends with a space */
-#elif defined(__GNUC__)
-    const char *cc = "gcc " __VERSION__;
-#else
-    const char *cc = "unknown compiler";
-#endif
     printf("ntmm bench_mmu%s: guest memory access cost\n", o->quick ? " --quick (smoke run: timings meaningless)" : "");
     char ccbuf[96];
-    snprintf(ccbuf, sizeof ccbuf, "%s", cc);
-    for (size_t n = strlen(ccbuf); n > 0 && ccbuf[n - 1] == ' '; n--) ccbuf[n - 1] = '\0';
+    compiler_name(ccbuf, sizeof ccbuf);
     printf("build %s, %s, %s, TLB hit counting %s (NTMM_STATS=%d)\n", NTMM_BENCH_BUILD_TYPE, ccbuf, cpu,
            NTMM_STATS ? "on" : "compiled out", NTMM_STATS);
     printf("ns per 8-byte access: fastest of %u timed passes after a warm-up pass; seed 0x%llx\n", o->reps,

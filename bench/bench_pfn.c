@@ -703,14 +703,7 @@ static void report(const bench_opts_t *o, const pair_result_t *pr, churn_result_
 {
     char cpu[128], cc[96];
     cpu_model(cpu, sizeof cpu);
-#if defined(__clang__)
-    snprintf(cc, sizeof cc, "clang %s", __clang_version__);
-#elif defined(__GNUC__)
-    snprintf(cc, sizeof cc, "gcc %s", __VERSION__);
-#else
-    snprintf(cc, sizeof cc, "unknown compiler");
-#endif
-    for (size_t n = strlen(cc); n > 0 && cc[n - 1] == ' '; n--) cc[n - 1] = '\0';
+    compiler_name(cc, sizeof cc);
     spread_t sp = { 1.0, "", "" };
     const pair_result_t *p0 = &pr[0];
 

@@ -1,6 +1,6 @@
 /*
  * bench_util.h - what every benchmark program shares: a monotonic clock, a comparison for
- * sorting samples, and the CPU's model name for the report header.
+ * sorting samples, and the CPU's and compiler's names for the report header.
  */
 #ifndef NTMM_BENCH_UTIL_H
 #define NTMM_BENCH_UTIL_H
@@ -40,6 +40,19 @@ static inline void cpu_model(char *buf, size_t len)
         break;
     }
     fclose(f);
+}
+
+/* The compiler and its version, for the report header. */
+static inline void compiler_name(char *buf, size_t len)
+{
+#if defined(__clang__)
+    snprintf(buf, len, "clang %s", __clang_version__);
+#elif defined(__GNUC__)
+    snprintf(buf, len, "gcc %s", __VERSION__);
+#else
+    snprintf(buf, len, "unknown compiler");
+#endif
+    for (size_t n = strlen(buf); n > 0 && buf[n - 1] == ' '; n--) buf[n - 1] = '\0';
 }
 
 #endif /* NTMM_BENCH_UTIL_H */

@@ -582,14 +582,7 @@ static void report(const bench_opts_t *o, const results_t *r, double seconds)
 {
     char cpu[128], cc[96];
     cpu_model(cpu, sizeof cpu);
-#if defined(__clang__)
-    snprintf(cc, sizeof cc, "clang %s", __clang_version__);
-#elif defined(__GNUC__)
-    snprintf(cc, sizeof cc, "gcc %s", __VERSION__);
-#else
-    snprintf(cc, sizeof cc, "unknown compiler");
-#endif
-    for (size_t n = strlen(cc); n > 0 && cc[n - 1] == ' '; n--) cc[n - 1] = '\0';
+    compiler_name(cc, sizeof cc);
 
     printf("ntmm bench_vm%s: the Native virtual-memory API and the demand-zero fault\n",
            o->quick ? " --quick (smoke run: timings meaningless)" : "");
